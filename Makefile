@@ -1,0 +1,57 @@
+# The two commands that matter: `make run` and `make test`. Both set up first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA := .venv/bin/rasa
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# rasa data validate / train read endpoints.yml, which takes values from the environment.
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+export TRACKER_STORE_URL ?= sqlite:///var/tracker.db
+export LOCK_STORE_TYPE ?= in_memory
+export REDIS_HOST ?= 127.0.0.1
+export REDIS_PORT ?= 6379
+export REDIS_LOCK_DB ?= 1
+
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml)
+
+.PHONY: setup run train validate test test-python test-stories lint lock clean help
+
+help:
+	@echo "make run    start the assistant on embedded defaults (sets up and trains if needed)"
+	@echo "make test   set up if needed, validate data, run pytest and Rasa's test stories"
+	@echo "make train | validate | lint | lock | clean"
+
+setup:
+	@bash scripts/setup.sh
+
+# Rasa's own fingerprinting skips training when nothing changed.
+train: setup
+	@mkdir -p var models
+	@echo "==> training (skipped when data and config are unchanged)"
+	@$(RASA) train --quiet --out models --fixed-model-name assistant 2>&1 | grep -v -e "^WARNING: Location" || true
+	@test -f models/assistant.tar.gz || { echo "error: training failed; run '$(RASA) train' to see why" >&2; exit 1; }
+
+run: train
+	@$(PY) -m chatbot run
+
+validate: setup
+	@echo "==> rasa data validate (warnings fail)"
+	@$(RASA) data validate --fail-on-warnings --quiet
+	@$(PY) -m chatbot kb validate
+
+test: validate train
+	@echo "==> pytest"
+	@$(PY) -m pytest
+	@echo "==> Rasa test stories"
+	@$(RASA) test core --model models/assistant.tar.gz --stories tests/stories \
+	  --fail-on-prediction-errors --out var/results --quiet
+
+lint: setup
+	@.venv/bin/ruff check chatbot actions tests bench scripts
+
+lock:
+	@bash scripts/lock.sh
+
+clean:
+	rm -rf models var/results .rasa

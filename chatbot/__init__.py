@@ -1,0 +1,1 @@
+"""Health-and-work signposting assistant: the product, independent of Rasa."""

@@ -1,0 +1,1 @@
+"""Where people meet the assistant: the web page and (later) Telegram."""

@@ -1,0 +1,203 @@
+"""`python -m chatbot …`: run the assistant and manage the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from chatbot.config import load_settings
+from chatbot.knowledge.errors import KnowledgeError
+from chatbot.knowledge.loader import read_knowledge
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from chatbot.knowledge.runtime import load_files_into_database
+    from chatbot.runner import StartError, start_servers
+
+    settings = load_settings()
+    counts = load_files_into_database()
+    print(f"==> knowledge loaded: {counts['services']} services, {counts['areas']} areas")
+    print("==> starting the action server and the Rasa server (about 10-30 s) ...")
+    try:
+        servers = start_servers(settings, log_dir=None if args.foreground_logs else settings.var_dir / "logs")
+    except StartError as error:
+        return _fail(str(error))
+    public = f"http://localhost:{settings.rasa_port}"
+    print(
+        f"\nReady.\n"
+        f"  Chat page:     {public}/webhooks/web/\n"
+        f'  REST channel:  POST {public}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}\n'
+        f"  Logs:          {settings.var_dir / 'logs'}\n"
+        f"Press Ctrl-C to stop.",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            servers.check_alive()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except StartError as error:
+        servers.stop()
+        return _fail(str(error))
+    print("\n==> stopping ...", flush=True)
+    servers.stop()
+    print("==> stopped.")
+    return 0
+
+
+def _knowledge_or_exit():
+    try:
+        return read_knowledge(load_settings().knowledge_dir)
+    except KnowledgeError as error:
+        print(error, file=sys.stderr)
+        print("Nothing was loaded. Fix the problems above, then run the command again.", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_kb_validate(_: argparse.Namespace) -> int:
+    k = _knowledge_or_exit()
+    print(
+        f"knowledge/ is valid: {len(k.services)} services, {len(k.areas)} areas, "
+        f"{len(k.gp_surgeries)} GP surgeries, {len(k.organizations)} organisations, "
+        f"{len(k.answers)} answers."
+    )
+    return 0
+
+
+def cmd_kb_load(_: argparse.Namespace) -> int:
+    from chatbot.knowledge.runtime import load_files_into_database
+
+    try:
+        counts = load_files_into_database()
+    except KnowledgeError as error:
+        print(error, file=sys.stderr)
+        print("Nothing was loaded: the database is unchanged.", file=sys.stderr)
+        return 1
+    print("Loaded into the database: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def _service_summary(s) -> dict:  # noqa: ANN001
+    return {
+        "id": s.id,
+        "name": s.name,
+        "status": s.status,
+        "areas": list(s.eligibility.areas),
+        "organization": s.organization,
+        "referral_method": s.referral.method,
+        "last_verified": s.last_verified.isoformat(),
+    }
+
+
+def cmd_kb_list(args: argparse.Namespace) -> int:
+    k = _knowledge_or_exit()
+    services = [s for s in k.services if not args.area or args.area in s.eligibility.areas]
+    if args.json:
+        print(json.dumps([_service_summary(s) for s in services], indent=2))
+        return 0
+    for s in services:
+        print(f"{s.id:48} {s.status:8} {','.join(s.eligibility.areas):20} {s.name}")
+    return 0
+
+
+def cmd_kb_show(args: argparse.Namespace) -> int:
+    k = _knowledge_or_exit()
+    doc = (
+        k.documents["services"].get(args.id)
+        or k.documents["answers"].get(args.id)
+        or k.documents["areas"].get(args.id)
+        or k.documents["gp_surgeries"].get(args.id)
+    )
+    if doc is None:
+        return _fail(
+            f"no service, answer, area or GP surgery has the id '{args.id}'. See `python -m chatbot kb list`."
+        )
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_kb_stale(args: argparse.Namespace) -> int:
+    from chatbot.knowledge.review import stale_entries
+
+    k = _knowledge_or_exit()
+    stale = stale_entries(k, older_than_days=args.older_than, today=dt.date.today())
+    if args.json:
+        print(json.dumps(stale, indent=2))
+    elif not stale:
+        print(f"Nothing is older than {args.older_than} days or past its review date.")
+    for entry in [] if args.json else stale:
+        print(f"{entry['kind']:8} {entry['id']:48} {entry['reason']}")
+    return 0
+
+
+def cmd_kb_import_oruk(args: argparse.Namespace) -> int:
+    from chatbot.knowledge.oruk import OrukImportError, import_oruk
+
+    try:
+        written = import_oruk(Path(args.file), load_settings().knowledge_dir, area=args.area)
+    except OrukImportError as error:
+        return _fail(str(error))
+    print(f"Wrote {len(written)} file(s):")
+    for path in written:
+        print(f"  {path}")
+    print("Review them, then run `python -m chatbot kb validate` and `kb load`.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chatbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the assistant (action server and Rasa server)")
+    run.add_argument("--foreground-logs", action="store_true", help="print server logs here")
+    run.set_defaults(func=cmd_run)
+
+    kb = sub.add_parser("kb", help="the knowledge base in knowledge/")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub.add_parser("validate", help="check every file; change nothing").set_defaults(func=cmd_kb_validate)
+    kb_sub.add_parser("load", help="validate, then upsert into the database in one transaction").set_defaults(
+        func=cmd_kb_load
+    )
+    ls = kb_sub.add_parser("list", help="list services")
+    ls.add_argument("--json", action="store_true", help="a JSON array of services")
+    ls.add_argument("--area", help="only services covering this area id")
+    ls.set_defaults(func=cmd_kb_list)
+    show = kb_sub.add_parser("show", help="show one entry as JSON")
+    show.add_argument("id")
+    show.set_defaults(func=cmd_kb_show)
+    stale = kb_sub.add_parser("stale", help="entries not checked recently or past review")
+    stale.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    stale.add_argument("--json", action="store_true")
+    stale.set_defaults(func=cmd_kb_stale)
+    imp = kb_sub.add_parser("import-oruk", help="convert an Open Referral UK JSON export")
+    imp.add_argument("file")
+    imp.add_argument("--area", help="area id for services whose export names no known area")
+    imp.set_defaults(func=cmd_kb_import_oruk)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

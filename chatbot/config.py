@@ -1,0 +1,76 @@
+"""Settings from the environment, with embedded defaults that need no server.
+
+Every setting has a default that works on a fresh clone (SQLite under var/,
+local processes); production overrides them with environment variables only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    var_dir: Path
+    knowledge_dir: Path
+    database_url: str
+    tracker_store_url: str
+    lock_store_type: str
+    redis_host: str
+    redis_port: int
+    action_endpoint_url: str
+    rasa_host: str
+    rasa_port: int
+    action_port: int
+
+
+def load_settings() -> Settings:
+    var_dir = Path(_env("CHATBOT_VAR_DIR", str(PROJECT_ROOT / "var")))
+    action_port = int(_env("ACTION_PORT", "5055"))
+    return Settings(
+        project_root=PROJECT_ROOT,
+        var_dir=var_dir,
+        knowledge_dir=Path(_env("KNOWLEDGE_DIR", str(PROJECT_ROOT / "knowledge"))),
+        # Knowledge base, referrals and outcomes.
+        database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'chatbot.db'}"),
+        # Rasa's conversations; kept apart so erasure and retention can treat them alone.
+        tracker_store_url=_env("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
+        # in_memory suits one Rasa process; several processes need "redis".
+        lock_store_type=_env("LOCK_STORE_TYPE", "in_memory"),
+        redis_host=_env("REDIS_HOST", "127.0.0.1"),
+        redis_port=int(_env("REDIS_PORT", "6379")),
+        action_endpoint_url=_env("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook"),
+        rasa_host=_env("RASA_HOST", "127.0.0.1"),
+        rasa_port=int(_env("RASA_PORT", "5005")),
+        action_port=action_port,
+    )
+
+
+def rasa_environment(settings: Settings) -> dict[str, str]:
+    """Environment for the Rasa processes: ours plus privacy-safe defaults."""
+    env = dict(os.environ)
+    env.update(
+        TRACKER_STORE_URL=settings.tracker_store_url,
+        LOCK_STORE_TYPE=settings.lock_store_type,
+        REDIS_HOST=settings.redis_host,
+        REDIS_PORT=str(settings.redis_port),
+        REDIS_LOCK_DB=env.get("REDIS_LOCK_DB", "1"),
+        ACTION_ENDPOINT_URL=settings.action_endpoint_url,
+        DATABASE_URL=settings.database_url,
+        CHATBOT_VAR_DIR=str(settings.var_dir),
+        # Rasa would otherwise send telemetry and crash reports off the server.
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env

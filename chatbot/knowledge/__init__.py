@@ -1,0 +1,1 @@
+"""Knowledge base: schema, validation, loading and storage of knowledge/."""

@@ -1,0 +1,174 @@
+"""Start and stop the action server and the Rasa server as child processes.
+
+Used by `python -m chatbot run` (`make run`) and by the integration tests, so
+the tests exercise exactly the start-up that people use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatbot.config import Settings, rasa_environment
+
+
+class StartError(RuntimeError):
+    """A server did not come up; the message says what to do."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def latest_model(project_root: Path) -> Path:
+    models = sorted((project_root / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise StartError("No trained model in models/. Run `make train` (or `make run`, which trains).")
+    return models[-1]
+
+
+def api_token(settings: Settings) -> str:
+    """The token for Rasa's HTTP API: from RASA_API_TOKEN, or generated once into var/."""
+    if token := os.environ.get("RASA_API_TOKEN"):
+        return token
+    path = settings.var_dir / "rasa_api_token"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+@dataclass
+class Servers:
+    settings: Settings
+    rasa_url: str
+    action_url: str
+    token: str
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask each process to stop (SIGINT, like Ctrl-C); kill what does not."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for proc in self.processes.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                raise StartError(f"The {name} stopped (exit code {proc.returncode}). {self._log_hint(name)}")
+
+    def _log_hint(self, name: str) -> str:
+        if self.log_dir:
+            return f"See {self.log_dir / (name.replace(' ', '_') + '.log')}."
+        return "See its output above."
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _wait_for(url: str, servers: Servers, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        servers.check_alive()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise StartError(f"The {name} did not answer at {url} within {timeout:.0f} s. {servers._log_hint(name)}")
+
+
+def start_servers(
+    settings: Settings,
+    log_dir: Path | None = None,
+    timeout: float = 180.0,
+    rasa_args: tuple[str, ...] = (),
+) -> Servers:
+    """Start both servers and wait until they answer. Output goes to log_dir if given."""
+    root = settings.project_root
+    model = latest_model(root)
+    env = rasa_environment(settings)
+    host = settings.rasa_host
+    token = api_token(settings)
+    servers = Servers(
+        settings=settings,
+        rasa_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{settings.rasa_port}",
+        action_url=f"http://127.0.0.1:{settings.action_port}",
+        token=token,
+        log_dir=log_dir,
+    )
+    commands = {
+        "action server": [
+            _bin("rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.action_port),
+        ],
+        "Rasa server": [
+            _bin("rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            host,
+            "--port",
+            str(settings.rasa_port),
+            "--enable-api",
+            "--auth-token",
+            token,
+            "--cors",
+            os.environ.get("CORS_ORIGINS", f"http://localhost:{settings.rasa_port}"),
+            *rasa_args,
+        ],
+    }
+    try:
+        for name, command in commands.items():
+            out = None
+            if log_dir:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                out = open(log_dir / (name.replace(" ", "_") + ".log"), "ab")  # noqa: SIM115
+            servers.processes[name] = subprocess.Popen(
+                command,
+                cwd=root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                start_new_session=True,  # we deliver Ctrl-C ourselves, in order
+            )
+        _wait_for(f"{servers.action_url}/health", servers, "action server", timeout)
+        _wait_for(f"{servers.rasa_url}/webhooks/rest/", servers, "Rasa server", timeout)
+    except BaseException:
+        servers.stop()
+        raise
+    return servers

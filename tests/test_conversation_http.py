@@ -1,0 +1,66 @@
+"""A real conversation over HTTP with the real Rasa server and action server."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from tests.chat import Conversation
+
+
+def test_first_slice_recommends_over_the_rest_channel(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    replies = chat.say("hello")
+    assert "Who is this for?" in chat.texts(replies)
+    titles = [b["title"] for r in replies for b in r.get("buttons", [])]
+    assert titles == ["Myself", "A patient", "Someone I help"]
+
+    replies = chat.say('/inform_user_role{"user_role":"self"}')
+    assert "What is your work situation?" in chat.texts(replies)
+
+    replies = chat.say("i'm off sick from my job")
+    payload = chat.custom(replies, "recommendations")
+    assert payload, f"no recommendations payload in {replies}"
+    ids = [r["service_id"] for r in payload]
+    assert "national-workwell" in ids
+    for rec in payload:
+        assert set(rec) == {"service_id", "name", "reasons", "next_step", "last_verified"}
+        assert rec["reasons"]
+    assert any("WorkWell" in t for t in chat.texts(replies))
+
+
+def test_professional_is_asked_about_the_patient(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    chat.say("hi")
+    replies = chat.say('/inform_user_role{"user_role":"patient"}')
+    assert "What is the patient's work situation?" in chat.texts(replies)
+
+
+def test_conversation_is_stored_in_the_sql_tracker_store(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    chat.say("hi")
+    request = urllib.request.Request(
+        f"{live_servers.rasa_url}/conversations/{chat.sender}/tracker?token={live_servers.token}"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        tracker = json.loads(response.read())
+    assert tracker["sender_id"] == chat.sender
+    assert (live_servers.settings.var_dir / "tracker.db").exists()
+
+
+def test_http_api_refuses_requests_without_the_token(live_servers):
+    request = urllib.request.Request(f"{live_servers.rasa_url}/conversations/x/tracker")
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        assert error.code == 401
+    else:
+        raise AssertionError("the HTTP API answered without a token")
+
+
+def test_chat_page_is_served_locally(live_servers):
+    with urllib.request.urlopen(f"{live_servers.rasa_url}/webhooks/web/", timeout=10) as response:
+        html = response.read().decode()
+    assert "<html" in html and "chat.js" in html
+    assert "https://" not in html  # no CDN at run time
