@@ -32,10 +32,14 @@ def generate(root: Path, n_services: int, n_areas: int, rng: random.Random) -> l
     areas_doc = yaml.safe_load((root / "areas.yaml").read_text())
     area_ids = [a["id"] for a in areas_doc["areas"] if a["id"] != "england"]
     for i in range(n_areas):
-        areas_doc["areas"].append({
-            "id": f"bench-area-{i}", "name": f"Bench Area {i}", "kind": "unitary",
-            "source": {"title": "generated", "url": "https://example.org", "checked": "2026-11-24"},
-        })
+        areas_doc["areas"].append(
+            {
+                "id": f"bench-area-{i}",
+                "name": f"Bench Area {i}",
+                "kind": "unitary",
+                "source": {"title": "generated", "url": "https://example.org", "checked": "2026-11-24"},
+            }
+        )
         area_ids.append(f"bench-area-{i}")
     (root / "areas.yaml").write_text(yaml.safe_dump(areas_doc))
     services = []
@@ -51,15 +55,20 @@ def generate(root: Path, n_services: int, n_areas: int, rng: random.Random) -> l
             eligibility["ready_to_work"] = ["yes"]
         if rng.random() < 0.1:
             eligibility["age"] = {"min": 16, "max": rng.choice([25, 64])}
-        services.append({
-            "id": f"bench-service-{i}", "name": f"Bench service {i}", "organization": "dwp",
-            "status": rng.choice(["active"] * 8 + ["planned", "ended"]),
-            "description": "A generated service.", "eligibility": eligibility,
-            "next_step": "Contact them.",
-            "referral": {"method": "self_referral", "how_to": "Call them."},
-            "source": {"title": "generated", "url": "https://example.org", "checked": "2026-11-24"},
-            "last_verified": "2026-11-24",
-        })
+        services.append(
+            {
+                "id": f"bench-service-{i}",
+                "name": f"Bench service {i}",
+                "organization": "dwp",
+                "status": rng.choice(["active"] * 8 + ["planned", "ended"]),
+                "description": "A generated service.",
+                "eligibility": eligibility,
+                "next_step": "Contact them.",
+                "referral": {"method": "self_referral", "how_to": "Call them."},
+                "source": {"title": "generated", "url": "https://example.org", "checked": "2026-11-24"},
+                "last_verified": "2026-11-24",
+            }
+        )
     (root / "services" / "bench.yaml").write_text(yaml.safe_dump({"services": services}))
     return area_ids
 
@@ -111,11 +120,15 @@ def main() -> None:
         recommend(p, catalogue)
         timings.append((time.perf_counter() - start) * 1000)
     print(f"services: {len(knowledge.services)} in {len(knowledge.areas)} areas")
-    print(f"load: validate {t1 - t0:.2f} s, database upsert {t2 - t1:.2f} s, "
-          f"read back + catalogue {t3 - t2:.2f} s, total {t3 - t0:.2f} s")
-    print(f"recommend() over {len(timings)} profiles: p50 {statistics.median(timings):.3f} ms, "
-          f"p95 {percentile(timings, 95):.3f} ms, p99 {percentile(timings, 99):.3f} ms "
-          f"(target p95 < 2 ms: {'met' if percentile(timings, 95) < 2 else 'NOT met'})")
+    print(
+        f"load: validate {t1 - t0:.2f} s, database upsert {t2 - t1:.2f} s, "
+        f"read back + catalogue {t3 - t2:.2f} s, total {t3 - t0:.2f} s"
+    )
+    print(
+        f"recommend() over {len(timings)} profiles: p50 {statistics.median(timings):.3f} ms, "
+        f"p95 {percentile(timings, 95):.3f} ms, p99 {percentile(timings, 99):.3f} ms "
+        f"(target p95 < 2 ms: {'met' if percentile(timings, 95) < 2 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

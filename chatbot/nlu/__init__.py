@@ -1,0 +1,1 @@
+"""Rasa NLU components built from knowledge/ (imported by config.yml by path)."""

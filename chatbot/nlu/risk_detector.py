@@ -1,0 +1,48 @@
+"""An NLU component that runs the safety check on every message.
+
+It sits last in the pipeline and overrides whatever the classifier said with
+the `crisis` intent when chatbot.safety sees risk, so rules answer it at once,
+in or out of a form, whatever the classifier's confidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from chatbot.safety import assess_risk
+
+CRISIS_INTENT = "crisis"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class RiskDetector(GraphComponent, IntentClassifier):
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RiskDetector:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            assessment = assess_risk(message.get(TEXT) or "")
+            if not assessment.at_risk:
+                continue
+            crisis = {"name": CRISIS_INTENT, "confidence": 1.0}
+            message.set(INTENT, crisis, add_to_output=True)
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
+            message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
+            # Categories only (never the text): the action picks the right help routes.
+            message.set("risk", {"categories": list(assessment.categories)}, add_to_output=True)
+        return messages
