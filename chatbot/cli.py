@@ -47,13 +47,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
 
+    # Explicit handlers: a shell may start us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         while not stopping:
             servers.check_alive()
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     except StartError as error:
         servers.stop()
         return _fail(str(error))

@@ -1,0 +1,55 @@
+"""`python -m chatbot run` (what `make run` starts): serves, then stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from chatbot.config import PROJECT_ROOT
+from chatbot.runner import free_port
+from tests.chat import Conversation
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "CHATBOT_VAR_DIR": str(tmp_path),
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+    }
+    env.pop("ACTION_ENDPOINT_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = ""
+        deadline = time.monotonic() + 180
+        while "Press Ctrl-C" not in output and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, f"run exited early:\n{output}"
+            output += line
+        assert f"http://localhost:{rasa_port}/webhooks/web/" in output
+        replies = Conversation(f"http://127.0.0.1:{rasa_port}").say("hello")
+        assert "Who is this for?" in Conversation.texts(replies)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped." in proc.stdout.read()
+        assert not _port_open(rasa_port) and not _port_open(action_port)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
