@@ -47,6 +47,8 @@ class Catalogue:
                 self._terms[district].append((area.id, "postcode"))
             for district in area.partial_postcode_districts:
                 self._terms[district].append((area.id, "partial_postcode"))
+        # Longest first, so "tower hamlets" wins over a shorter name inside it.
+        self._terms_longest_first = sorted(self._terms, key=len, reverse=True)
         self._surgery_terms = {}
         for gp in knowledge.gp_surgeries:
             for name in {gp.name, *gp.aliases}:
@@ -64,7 +66,7 @@ class Catalogue:
         hits = self._terms.get(normal)
         if not hits:
             # Longest known place name inside a longer message ("i live in bow, london").
-            for term in sorted(self._terms, key=len, reverse=True):
+            for term in self._terms_longest_first:
                 if len(term) > 2 and re.search(rf"\b{re.escape(term.lower())}\b", normal.lower()):
                     hits = self._terms[term]
                     normal = term
@@ -89,7 +91,7 @@ class Catalogue:
         normal = _normalise(text)
         if normal in self._surgery_terms:
             return self._surgery_terms[normal]
-        for term in sorted(self._surgery_terms, key=len, reverse=True):
+        for term in sorted(self._surgery_terms, key=len, reverse=True):  # few entries
             if re.search(rf"\b{re.escape(term)}\b", normal):
                 return self._surgery_terms[term]
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatbot.knowledge import vocab
 from chatbot.knowledge.schema import Service
@@ -116,20 +116,17 @@ def recommend(
 
 @dataclass
 class _Fit:
-    reasons: list[str]
+    reasons: list[str] = field(default_factory=list)
     criteria: int = 0
     failed: bool = False
-    missing: set[str] | None = None
-
-    def __post_init__(self) -> None:
-        self.missing = set()
+    missing: set[str] = field(default_factory=set)
 
 
 def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reasons: Reasons) -> _Fit:
     """Check every criterion of one service against the profile."""
     e = service.eligibility
     role = p.role if p.role in ("self", "patient", "helper") else "self"
-    fit = _Fit(reasons=[])
+    fit = _Fit()
 
     def need(known: bool, ok: bool, fact: str, reason: Callable[[], str]) -> None:
         if not known:
