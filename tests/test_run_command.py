@@ -52,4 +52,9 @@ def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
         assert not _port_open(rasa_port) and not _port_open(action_port)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            # SIGTERM lets run stop its servers (own sessions); kill alone would leak them.
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
