@@ -8,13 +8,13 @@ idioms and on the NLU training examples, and the time per message.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
+from chatbot.nlu.training_data import plain_examples
 from chatbot.safety import assess_risk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +34,7 @@ def main() -> None:
     print(f"everyday idioms: {len(alarms)}/{len(idioms)} false alarms ({len(alarms) / len(idioms):.1%})")
     for text in alarms:
         print(f"  false alarm: {text}")
-    nlu = yaml.safe_load((ROOT / "data" / "nlu.yml").read_text())["nlu"]
-    ordinary = [
-        re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line.lstrip("- ").strip())
-        for block in nlu
-        if block.get("intent") not in (None, "crisis")
-        for line in block["examples"].splitlines()
-        if line.strip()
-    ]
+    ordinary = [text for _, text in plain_examples(ROOT / "data" / "nlu.yml", exclude_intents=("crisis",))]
     flagged = sum(assess_risk(t).at_risk for t in ordinary)
     print(f"NLU training examples (not crisis): {flagged}/{len(ordinary)} false alarms")
     sample = [m["text"] for m in yaml.safe_load((DATA / "crisis_messages.yml").read_text())["messages"]]

@@ -9,10 +9,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chatbot.nlu.training_data import plain_examples
 from chatbot.safety import assess_risk
 from tests.chat import Conversation
 
 DATA = Path(__file__).parent / "data"
+NLU_FILE = Path(__file__).parent.parent / "data" / "nlu.yml"
 CRISIS = yaml.safe_load((DATA / "crisis_messages.yml").read_text())["messages"]
 HOLDOUT_FILE = DATA / "crisis_messages_holdout.yml"
 HOLDOUT = yaml.safe_load(HOLDOUT_FILE.read_text())["messages"] if HOLDOUT_FILE.exists() else []
@@ -97,20 +99,8 @@ def test_professional_hears_about_the_patient_in_a_crisis(live_servers):
     assert "If the patient is in danger now, call 999" in text
 
 
-def _nlu_examples_outside_crisis() -> list[str]:
-    import re
-
-    data = yaml.safe_load((Path(__file__).parent.parent / "data" / "nlu.yml").read_text())
-    examples = []
-    for block in data["nlu"]:
-        if "intent" in block and block["intent"] != "crisis":
-            for line in block["examples"].splitlines():
-                text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line.lstrip("- ").strip())
-                if text:
-                    examples.append(text)
-    return examples
-
-
 def test_ordinary_training_messages_raise_no_alarm():
-    alarms = [t for t in _nlu_examples_outside_crisis() if assess_risk(t).at_risk]
+    ordinary = plain_examples(NLU_FILE, exclude_intents=("crisis",))
+    assert len(ordinary) > 50
+    alarms = [text for _, text in ordinary if assess_risk(text).at_risk]
     assert alarms == []
