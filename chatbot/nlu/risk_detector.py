@@ -23,7 +23,7 @@ CRISIS_INTENT = "crisis"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class RiskDetector(GraphComponent, IntentClassifier):
+class CrisisIntentOverride(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
@@ -31,7 +31,7 @@ class RiskDetector(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> RiskDetector:
+    ) -> CrisisIntentOverride:
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
