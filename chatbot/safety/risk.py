@@ -30,10 +30,6 @@ class RiskAssessment:
     def at_risk(self) -> bool:
         return bool(self.categories)
 
-    @property
-    def primary(self) -> str | None:
-        return self.categories[0] if self.categories else None
-
 
 class RiskDetector:
     def __init__(self, rewrite: dict[str, str], idioms: list[str], categories: dict[str, list[str]]):

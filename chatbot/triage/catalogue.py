@@ -53,6 +53,7 @@ class Catalogue:
         for gp in knowledge.gp_surgeries:
             for name in {gp.name, *gp.aliases}:
                 self._surgery_terms[_normalise(name)] = gp.id
+        self._surgery_terms_longest_first = sorted(self._surgery_terms, key=len, reverse=True)
 
     def resolve_area(self, text: str) -> AreaMatch:
         """Place a borough, county, town or postcode in an area of the catalogue.
@@ -66,8 +67,9 @@ class Catalogue:
         hits = self._terms.get(normal)
         if not hits:
             # Longest known place name inside a longer message ("i live in bow, london").
+            lowered = normal.lower()
             for term in self._terms_longest_first:
-                if len(term) > 2 and re.search(rf"\b{re.escape(term.lower())}\b", normal.lower()):
+                if len(term) > 2 and re.search(rf"\b{re.escape(term.lower())}\b", lowered):
                     hits = self._terms[term]
                     normal = term
                     break
@@ -91,7 +93,7 @@ class Catalogue:
         normal = _normalise(text)
         if normal in self._surgery_terms:
             return self._surgery_terms[normal]
-        for term in sorted(self._surgery_terms, key=len, reverse=True):  # few entries
+        for term in self._surgery_terms_longest_first:
             if re.search(rf"\b{re.escape(term)}\b", normal):
                 return self._surgery_terms[term]
         return None
