@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from chatbot.knowledge import vocab
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.triage import recommend
+from chatbot.triage.summary import patient_summary
 
-from .profile import profile_from_tracker
+from .slots import profile_from_tracker
 
 
 class ActionRecommendServices(Action):
@@ -20,10 +24,15 @@ class ActionRecommendServices(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        result = recommend(profile_from_tracker(tracker), current_catalogue())
+        catalogue = current_catalogue()
+        profile = profile_from_tracker(tracker)
+        result = recommend(profile, catalogue)
         if not result.matches:
             dispatcher.utter_message(response="utter_no_recommendations")
-            return []
+            return [SlotSet("recommended_services", [])]
+        area = catalogue.areas.get(profile.area_id or "")
+        if area and area.id != vocab.NATIONAL_AREA_ID and not result.local_found:
+            dispatcher.utter_message(response="utter_no_local_services", area=area.name)
         dispatcher.utter_message(response="utter_recommendations_intro")
         for match in result.matches:
             dispatcher.utter_message(
@@ -33,5 +42,15 @@ class ActionRecommendServices(Action):
                 next_step=match.next_step,
                 last_verified=match.last_verified.strftime("%-d %B %Y"),
             )
+        for gone in result.unavailable:
+            dispatcher.utter_message(
+                response="utter_service_ended" if gone.status == "ended" else "utter_service_planned",
+                name=gone.name,
+                status_note=gone.status_note.strip(),
+            )
         dispatcher.utter_message(json_message={"recommendations": [m.as_payload() for m in result.matches]})
-        return []
+        if profile.role == "patient":
+            summary = patient_summary(profile, result, catalogue, dt.date.today())
+            dispatcher.utter_message(response="utter_patient_summary", summary=summary)
+        dispatcher.utter_message(response="utter_change_or_restart")
+        return [SlotSet("recommended_services", [m.service_id for m in result.matches])]

@@ -34,7 +34,7 @@ def main() -> None:
     print(f"everyday idioms: {len(alarms)}/{len(idioms)} false alarms ({len(alarms) / len(idioms):.1%})")
     for text in alarms:
         print(f"  false alarm: {text}")
-    ordinary = [text for _, text in plain_examples(ROOT / "data" / "nlu.yml", exclude_intents=("crisis",))]
+    ordinary = [text for _, text in plain_examples(ROOT / "data" / "nlu", exclude_intents=("crisis",))]
     flagged = sum(assess_risk(t).at_risk for t in ordinary)
     print(f"NLU training examples (not crisis): {flagged}/{len(ordinary)} false alarms")
     sample = [m["text"] for m in yaml.safe_load((DATA / "crisis_messages.yml").read_text())["messages"]]

@@ -8,9 +8,16 @@ import uuid
 
 
 class Conversation:
-    def __init__(self, base_url: str, sender: str | None = None):
+    def __init__(self, base_url: str, sender: str | None = None, token: str | None = None):
         self.base_url = base_url
         self.sender = sender or f"test-{uuid.uuid4()}"
+        self.token = token
+
+    def slots(self) -> dict:
+        """The conversation's slots, read through Rasa's HTTP API (needs the token)."""
+        url = f"{self.base_url}/conversations/{self.sender}/tracker?token={self.token}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())["slots"]
 
     def say(self, message: str) -> list[dict]:
         body = json.dumps({"sender": self.sender, "message": message}).encode()
@@ -25,6 +32,10 @@ class Conversation:
     @staticmethod
     def texts(replies: list[dict]) -> list[str]:
         return [r["text"] for r in replies if "text" in r]
+
+    @staticmethod
+    def buttons(replies: list[dict]) -> list[str]:
+        return [b["title"] for r in replies for b in r.get("buttons") or []]
 
     @staticmethod
     def custom(replies: list[dict], key: str) -> object | None:

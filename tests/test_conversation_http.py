@@ -16,7 +16,7 @@ def test_first_slice_recommends_over_the_rest_channel(live_servers):
     titles = [b["title"] for r in replies for b in r.get("buttons", [])]
     assert titles == ["Myself", "A patient", "Someone I help"]
 
-    replies = chat.say('/inform_user_role{"user_role":"self"}')
+    replies = chat.say('/inform{"user_role":"self"}')
     assert "What is your work situation?" in chat.texts(replies)
 
     replies = chat.say("i'm off sick from my job")
@@ -33,7 +33,7 @@ def test_first_slice_recommends_over_the_rest_channel(live_servers):
 def test_professional_is_asked_about_the_patient(live_servers):
     chat = Conversation(live_servers.rasa_url)
     chat.say("hi")
-    replies = chat.say('/inform_user_role{"user_role":"patient"}')
+    replies = chat.say('/inform{"user_role":"patient"}')
     assert "What is the patient's work situation?" in chat.texts(replies)
 
 

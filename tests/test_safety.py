@@ -14,7 +14,7 @@ from chatbot.safety import assess_risk
 from tests.chat import Conversation
 
 DATA = Path(__file__).parent / "data"
-NLU_FILE = Path(__file__).parent.parent / "data" / "nlu.yml"
+NLU_DIR = Path(__file__).parent.parent / "data" / "nlu"
 CRISIS = yaml.safe_load((DATA / "crisis_messages.yml").read_text())["messages"]
 HOLDOUT_FILE = DATA / "crisis_messages_holdout.yml"
 HOLDOUT = yaml.safe_load(HOLDOUT_FILE.read_text())["messages"] if HOLDOUT_FILE.exists() else []
@@ -79,7 +79,7 @@ def test_crisis_mid_form_is_answered_at_once_and_triage_resumes(live_servers):
     text = "\n".join(chat.texts(replies))
     assert "116 123" in text and "999" in text and "85258" in text
     assert "Who is this for?" in text  # the form asks its question again: the offer to continue
-    replies = chat.say('/inform_user_role{"user_role":"self"}')
+    replies = chat.say('/inform{"user_role":"self"}')
     assert "What is your work situation?" in chat.texts(replies)
 
 
@@ -93,14 +93,14 @@ def test_abuse_gets_the_domestic_abuse_helpline(live_servers):
 def test_professional_hears_about_the_patient_in_a_crisis(live_servers):
     chat = Conversation(live_servers.rasa_url)
     chat.say("hello")
-    chat.say('/inform_user_role{"user_role":"patient"}')
+    chat.say('/inform{"user_role":"patient"}')
     replies = chat.say("patient says she has taken a load of tablets")
     text = "\n".join(chat.texts(replies))
     assert "If the patient is in danger now, call 999" in text
 
 
 def test_ordinary_training_messages_raise_no_alarm():
-    ordinary = plain_examples(NLU_FILE, exclude_intents=("crisis",))
+    ordinary = plain_examples(NLU_DIR, exclude_intents=("crisis",))
     assert len(ordinary) > 50
     alarms = [text for _, text in ordinary if assess_risk(text).at_risk]
     assert alarms == []

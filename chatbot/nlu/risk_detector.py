@@ -14,7 +14,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from chatbot.safety import assess_risk
@@ -45,4 +45,6 @@ class CrisisIntentOverride(GraphComponent, IntentClassifier):
             message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
             # Categories only (never the text): the action picks the right help routes.
             message.set("risk", {"categories": list(assessment.categories)}, add_to_output=True)
+            # A crisis message never answers a form's question: no facts are taken from it.
+            message.set(ENTITIES, [], add_to_output=True)
         return messages

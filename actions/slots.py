@@ -1,0 +1,86 @@
+"""Reading the triage slots: the same checks in the form and outside it.
+
+Rasa validates a slot in the form with ValidateTriageForm, and outside any
+form (a correction after the recommendations) with action_validate_slot_mappings;
+both use these methods so a fact means the same wherever it was said.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from chatbot.knowledge import vocab
+from chatbot.knowledge.runtime import current_catalogue
+from chatbot.nlu.facts import says_dont_know
+from chatbot.triage import questions
+from chatbot.triage.profile import Profile
+
+TRIAGE_SLOTS = (
+    "user_role",
+    "work_status",
+    "weeks_off_sick",
+    "has_fit_note",
+    "condition_category",
+    "area_id",
+    "gp_surgery_id",
+    "age",
+    "ready_to_work",
+)
+CHOICES = {
+    "user_role": questions.ROLES,
+    "work_status": vocab.WORK_STATUSES,
+    "has_fit_note": ("yes", "no"),
+    "condition_category": vocab.CONDITION_CATEGORIES,
+    "ready_to_work": vocab.READY_TO_WORK,
+}
+
+
+def answers_from_tracker(tracker: Tracker) -> dict[str, Any]:
+    return {name: tracker.get_slot(name) for name in TRIAGE_SLOTS}
+
+
+def profile_from_tracker(tracker: Tracker) -> Profile:
+    return questions.profile_from_answers(answers_from_tracker(tracker))
+
+
+class TriageSlotChecks:
+    """validate_<slot> methods shared by the form and the global slot validation."""
+
+    def _choice(self, slot: str, value: Any) -> dict[str, Any]:
+        return {slot: questions.read_choice(value, CHOICES[slot])}
+
+    def validate_user_role(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        return self._choice("user_role", value)
+
+    def validate_work_status(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        return self._choice("work_status", value)
+
+    def validate_has_fit_note(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        # "not sure" can be read as a "no"; it is not one.
+        if says_dont_know(t.latest_message.get("text") or ""):
+            return {"has_fit_note": questions.SKIPPED}
+        return self._choice("has_fit_note", value)
+
+    def validate_condition_category(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        return self._choice("condition_category", value)
+
+    def validate_ready_to_work(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        if says_dont_know(t.latest_message.get("text") or ""):
+            return {"ready_to_work": "not_sure"}
+        return self._choice("ready_to_work", value)
+
+    def validate_weeks_off_sick(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        return {"weeks_off_sick": questions.read_weeks(value)}
+
+    def validate_age(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        return {"age": questions.read_age(value)}
+
+    def validate_gp_surgery_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        return {"gp_surgery_id": questions.read_gp_surgery(value, current_catalogue())}
+
+    def validate_area_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        answer = questions.read_area(value, current_catalogue())
+        return {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}

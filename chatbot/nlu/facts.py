@@ -1,0 +1,308 @@
+"""Find triage facts in a message with rules built from knowledge/.
+
+spaCy's tokenizer and PhraseMatcher match the everyday phrases of
+knowledge/phrases/facts.yaml and every area and surgery name of knowledge/;
+small rules read postcodes, ages and durations. A council that adds a town or a
+surgery to knowledge/ needs no new training examples: the matcher is rebuilt
+from the files whenever the model is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+import yaml
+from spacy.matcher import Matcher, PhraseMatcher
+
+from chatbot.knowledge import vocab
+from chatbot.knowledge.loader import Knowledge, read_knowledge
+
+from .durations import find_durations
+
+PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_work")
+
+# A full postcode ("N7 0JG") or its outward code alone ("N7").
+_POSTCODE = re.compile(r"\b(?P<district>[A-Z]{1,2}[0-9][0-9A-Z]?)(?P<inward>\s*[0-9][A-Z]{2})?\b", re.IGNORECASE)
+_AGE = re.compile(
+    r"\b(?:i'?m|i am|im|aged?|age|is|are|(?:he|she)'?s|patient|pt)\s+(?P<a>\d{1,2})\b"
+    r"(?!\s*(?:weeks?|wks?|months?|mths?|days?|years?\s+(?:off|since|out)|%|am|pm|:|/))"
+    r"|\b(?P<b>\d{1,2})\s*(?:years?\s*old|yrs?\s*old|y/?o)\b"
+    # A number alone between commas in a list of facts: "unemployed, 34, N7".
+    r"|(?:^|[,;(:]\s*|\.\s+)(?P<c>\d{2})(?=\s*[,;.)]|\s*$)",
+    re.IGNORECASE,
+)
+# Family and friends say who a helper speaks for only when the sentence is about
+# them ("my son is off sick", "asking for a friend"), not "I live with my partner".
+_HELPER_BEFORE = {"for", "help", "helping", "support", "supporting", "about", "behalf", "asking", "on", "its"}
+_HELPER_AFTER = {"is", "'s", "has", "had", "was", "been", "needs", "who", "ca", "can", "got", "lost", "wants",
+                 "does", "keeps", "hurt", "struggling", "off", "lives", "works", ",", "of", "suffers"}  # fmt: skip
+_SHORT_MESSAGE_TOKENS = 5
+# Misspellings: words of at least 7 letters within one edit, 9 or more within two.
+MIN_FUZZY_LENGTH = 7
+TWO_EDITS_LENGTH = 9
+# Real words one edit from a condition or place word, never taken as misspellings.
+COMMON_WORDS = frozenset({"anxious", "stressed", "stresses", "depressed", "hearing"})
+_SKIP_PATIENT_AFTER = ({"i", "'m", "a"}, {"i", "am", "a"}, {"im", "a"})
+
+
+@dataclass(frozen=True)
+class Fact:
+    entity: str
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _AreaTerm:
+    ids: tuple[str, ...]
+    partial: bool
+
+
+class FactFinder:
+    def __init__(self, phrases: dict, knowledge: Knowledge):
+        self._nlp = spacy.blank("en")
+        self._phrases = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._labels: dict[str, tuple[str, str]] = {}
+        self._context_words = set()
+        for entity in PHRASE_ENTITIES:
+            for value, words in phrases[entity].items():
+                self._add(entity, str(value), words)
+        # Words that state a fact only after an owner ("my back", "got a fit note").
+        self._owned = Matcher(self._nlp.vocab)
+        owners = phrases["needs_owner"]["owners"]
+        for value, words in phrases["needs_owner"]["words"].items():
+            self._add_owned("condition_category", value, owners, words)
+        held = phrases["fit_note_held"]
+        self._add_owned("has_fit_note", "yes", held["owners"], held["notes"])
+        article = {"LOWER": {"IN": ["a", "an", "the", "any"]}, "OP": "?"}
+        self._owned.add(
+            "has_fit_note=no",
+            [[*self._tokens(neg), article, *self._tokens(note)]
+             for neg in phrases["fit_note_missing"]["negators"] for note in held["notes"]],
+        )  # fmt: skip
+        self._labels["has_fit_note=no"] = ("has_fit_note", "no")
+        self._capitals = PhraseMatcher(self._nlp.vocab, attr="ORTH")
+        for entity, values in phrases["case_sensitive"].items():
+            for value, words in values.items():
+                key = f"{entity}={value}"
+                self._labels[key] = (entity, value)
+                self._capitals.add(key, [self._nlp.make_doc(w) for w in words])
+        self._followed = Matcher(self._nlp.vocab)
+        self._followed.add(
+            "has_fit_note=yes",
+            [[*self._tokens(note), {"LOWER": {"IN": held["followers"]}}] for note in held["notes"]],
+        )
+        self._misspelt = self._misspellings(phrases, knowledge)
+        self._helper_family = {w.lower() for w in phrases["user_role"]["helper"] if " " not in w}
+        self._areas: dict[str, _AreaTerm] = {}
+        names: dict[str, set[str]] = {}
+        for area in knowledge.areas:
+            for name in {area.name, area.id.replace("-", " "), *area.aliases, *area.towns}:
+                names.setdefault(name.lower(), set()).add(area.id)
+            for district in area.postcode_districts:
+                self._areas[district.upper()] = _AreaTerm((area.id,), False)
+            for district in area.partial_postcode_districts:
+                known = self._areas.get(district.upper())
+                if known is None:
+                    self._areas[district.upper()] = _AreaTerm((area.id,), True)
+        for name, ids in names.items():
+            self._add("area_id", _area_value(tuple(sorted(ids)), partial=False), [name])
+        for gp in knowledge.gp_surgeries:
+            self._add("gp_surgery_id", gp.id, [gp.name, *gp.aliases])
+
+    def _add(self, entity: str, value: str, words: list[str]) -> None:
+        key = f"{entity}={value}"
+        self._labels[key] = (entity, value)
+        self._phrases.add(key, [self._nlp.make_doc(str(w)) for w in words])
+
+    def _add_owned(self, entity: str, value: str, owners: list[str], words: list[str]) -> None:
+        key = f"{entity}={value}"
+        self._labels[key] = (entity, value)
+        owner_tokens = sorted({t.lower_ for o in owners for t in self._nlp.make_doc(o)})
+        patterns = []
+        for word in words:
+            article = {"LOWER": {"IN": ["a", "an", "the"]}, "OP": "?"}
+            patterns.append([{"LOWER": {"IN": owner_tokens}}, article, *self._tokens(word)])
+        self._owned.add(key, patterns)
+
+    def _tokens(self, phrase: str) -> list[dict]:
+        return [{"LOWER": t.lower_} for t in self._nlp.make_doc(phrase)]
+
+    def _misspellings(self, phrases: dict, knowledge: Knowledge) -> dict[str, list[tuple[str, str, str]]]:
+        """Single-word conditions and places that a misspelling may stand for, by first letter."""
+        words: dict[str, tuple[str, str]] = {}
+        for value, listed in phrases["condition_category"].items():
+            words.update({w.lower(): ("condition_category", value) for w in listed if " " not in w})
+        for area in knowledge.areas:
+            if area.id != vocab.NATIONAL_AREA_ID:
+                for name in (area.name, *area.towns):
+                    if " " not in name and "-" not in name:
+                        words[name.lower()] = ("area_id", area.id)
+        self._known_words = set(words) | COMMON_WORDS
+        by_letter: dict[str, list[tuple[str, str, str]]] = {}
+        for word, (entity, value) in words.items():
+            if len(word) >= MIN_FUZZY_LENGTH:  # a misspelling may be one letter shorter
+                by_letter.setdefault(word[0], []).append((word, entity, value))
+        return by_letter
+
+    def _misspelt_word(self, token: str) -> tuple[str, str] | None:
+        """The condition or place a long unknown word is a near miss of, if exactly one."""
+        word = token.lower()
+        if len(word) < MIN_FUZZY_LENGTH - 1 or not word.isalpha() or word in self._known_words:
+            return None
+        hits = {
+            (entity, value)
+            for known, entity, value in self._misspelt.get(word[0], ())
+            if abs(len(known) - len(word)) <= 2
+            and _edit_distance(word, known) <= (2 if len(known) >= TWO_EDITS_LENGTH else 1)
+        }
+        return hits.pop() if len(hits) == 1 else None
+
+    def find(self, text: str, today: dt.date) -> list[Fact]:
+        """The facts in `text`, in reading order, never overlapping (longest wins)."""
+        text = text.replace("\u2019", "'")
+        doc = self._nlp.make_doc(text)
+        candidates: list[Fact] = []
+        for key, start, end in self._phrases(doc):
+            entity, value = self._labels[self._phrases.vocab.strings[key]]
+            if entity == "user_role" and not self._role_in_context(doc, start, end, value):
+                continue
+            span = _without_article(doc[start:end])
+            candidates.append(Fact(entity, value, span.start_char, span.end_char))
+        for key, start, end in self._followed(doc):
+            entity, value = self._labels[self._followed.vocab.strings[key]]
+            span = _without_article(doc[start : end - 1])
+            candidates.append(Fact(entity, value, span.start_char, span.end_char))
+        for token in doc:
+            hit = self._misspelt_word(token.text)
+            if hit:
+                candidates.append(Fact(hit[0], hit[1], token.idx, token.idx + len(token)))
+        for key, start, end in self._capitals(doc):
+            entity, value = self._labels[self._capitals.vocab.strings[key]]
+            candidates.append(Fact(entity, value, doc[start:end].start_char, doc[start:end].end_char))
+        for key, start, end in self._owned(doc):
+            entity, value = self._labels[self._owned.vocab.strings[key]]
+            body = doc[start:end] if value == "no" else _without_owner(doc[start:end])
+            candidates.append(Fact(entity, value, body.start_char, body.end_char))
+        candidates += self._postcodes(text)
+        for m in _AGE.finditer(text):
+            group = next(g for g in "abc" if m.group(g))
+            if group == "c" and m.group(group) == text.strip(" .!"):
+                continue  # a reply of just a number answers whatever we asked (see actions/)
+            if 14 <= int(m.group(group)) <= 99:
+                candidates.append(Fact("age", m.group(group), m.start(group), m.end(group)))
+        for d in find_durations(text, today):
+            candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
+        return _longest_without_overlap(candidates)
+
+    def _role_in_context(self, doc, start: int, end: int, value: str) -> bool:
+        word = doc[start:end].text.lower()
+        before = {t.lower_ for t in doc[max(0, start - 3) : start]}
+        if value == "patient" and word in ("patient", "patients"):
+            return not any(s <= before for s in _SKIP_PATIENT_AFTER)
+        if value != "helper" or word not in self._helper_family:
+            return True
+        after = {t.lower_ for t in doc[end : end + 2]}
+        return len(doc) <= _SHORT_MESSAGE_TOKENS or bool(before & _HELPER_BEFORE or after & _HELPER_AFTER)
+
+    def _postcodes(self, text: str) -> list[Fact]:
+        found = []
+        for m in _POSTCODE.finditer(text):
+            district = m.group("district").upper()
+            term = self._areas.get(district)
+            full = bool(m.group("inward"))
+            if term is not None:
+                value = _area_value(term.ids, term.partial)
+            elif full or m.group("district").isupper():
+                value = vocab.NATIONAL_AREA_ID  # a real-looking postcode we hold no local services for
+            else:
+                continue  # lower-case "b4" is text-speak, not Birmingham
+            found.append(Fact("area_id", value, m.start(), m.end()))
+        return found
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count as one edit)."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def _without_article(span):
+    """'the patient' → 'patient', 'a friend' → 'friend' (docs/nlu-conventions.md)."""
+    while len(span) > 1 and span[0].lower_ in ("the", "a", "an"):
+        span = span[1:]
+    return span
+
+
+def _without_owner(span):
+    """The words after the owner and any article: "my [back]", "got a [fit note]"."""
+    skip = 1
+    while skip < len(span) - 1 and span[skip].lower_ in ("a", "an", "the"):
+        skip += 1
+    return span[skip:]
+
+
+def _area_value(ids: tuple[str, ...], partial: bool) -> str:
+    """One area id; or 'confirm:<id>' / 'choose:<a>,<b>' when the person must confirm."""
+    if len(ids) > 1:
+        return "choose:" + ",".join(ids)
+    return f"confirm:{ids[0]}" if partial else ids[0]
+
+
+def _number(weeks: float) -> str:
+    return str(int(weeks)) if float(weeks).is_integer() else str(weeks)
+
+
+def _longest_without_overlap(candidates: list[Fact]) -> list[Fact]:
+    kept: list[Fact] = []
+    for fact in sorted(candidates, key=lambda f: (-(f.end - f.start), f.start)):
+        if all(fact.end <= k.start or fact.start >= k.end for k in kept):
+            kept.append(fact)
+    return sorted(kept, key=lambda f: f.start)
+
+
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|me|my|myself)\b", re.IGNORECASE)
+_THIRD_PERSON = re.compile(r"\b(?:he|she|they|his|her|their|hes|shes|he's|she's|they're|them)\b", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"^\s*(?:about|around|roughly|nearly|maybe)?\s*(\d{1,3}(?:\.\d)?)\s*[.!]?\s*$", re.IGNORECASE)
+_DONT_KNOW = re.compile(
+    r"^\s*(?:i\s+)?(?:not sure|unsure|dunno|don'?t know|do not know|no idea|skip(?: it| this)?|pass|"
+    r"(?:i'?d\s+)?(?:prefer|rather) not(?: to)?(?: say)?|can'?t remember|cant say)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def speaks_for_self(text: str) -> bool:
+    """A message in the first person about nobody else ("I've been off with stress")."""
+    return bool(_FIRST_PERSON.search(text or "")) and not _THIRD_PERSON.search(text or "")
+
+
+def bare_number(text: str) -> float | None:
+    """The number of a reply that is only a number ("6", "about 45")."""
+    m = _BARE_NUMBER.match(text or "")
+    return float(m.group(1)) if m else None
+
+
+def says_dont_know(text: str) -> bool:
+    return bool(_DONT_KNOW.match(text or ""))
+
+
+@lru_cache(maxsize=2)
+def load_fact_finder(knowledge_dir: Path) -> FactFinder:
+    phrases = yaml.safe_load((knowledge_dir / "phrases" / "facts.yaml").read_text(encoding="utf-8"))
+    return FactFinder(phrases, read_knowledge(knowledge_dir))

@@ -1,0 +1,121 @@
+"""Which triage questions to ask, and what an answer means. Plain data, no Rasa.
+
+The form asks the core questions of USERS.md, one at a time, and then only the
+questions whose answer would change which local service fits (recommend()'s
+`could_ask`), so nobody is asked their age or GP surgery for nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chatbot.knowledge import vocab
+
+from .catalogue import Catalogue
+from .profile import Profile
+from .recommend import recommend
+
+SKIPPED = "unknown"  # the person chose not to answer
+CORE_QUESTIONS = ("user_role", "work_status", "condition_category", "area_id")
+OFF_SICK_QUESTIONS = ("weeks_off_sick", "has_fit_note")
+# Asked only where they matter, in this order.
+QUESTIONS_WHERE_THEY_MATTER = ("ready_to_work", "age", "gp_surgery_id")
+MAX_WEEKS = 52 * 20
+AGE_RANGE = (10, 110)
+ROLES = ("self", "patient", "helper")
+
+
+def profile_from_answers(answers: Mapping[str, Any]) -> Profile:
+    """A Profile from slot values; skipped or missing answers are 'not known'."""
+
+    def known(name: str) -> Any:
+        value = answers.get(name)
+        return None if value in (None, SKIPPED, "") else value
+
+    weeks, age = known("weeks_off_sick"), known("age")
+    area = known("area_id")
+    return Profile(
+        role=known("user_role") if known("user_role") in ROLES else "self",
+        work_status=known("work_status"),
+        weeks_off_sick=float(weeks) if weeks is not None else None,
+        has_fit_note={"yes": True, "no": False}.get(known("has_fit_note")),
+        condition_category=known("condition_category"),
+        area_id=area,
+        gp_surgery_id=known("gp_surgery_id"),
+        age=int(age) if age is not None else None,
+        ready_to_work=known("ready_to_work"),
+    )
+
+
+def questions_to_ask(answers: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
+    """The slots the triage form needs, in the order it asks them."""
+    questions = ["user_role", "work_status"]
+    if answers.get("work_status") == "off_sick":
+        questions += OFF_SICK_QUESTIONS
+    questions += ["condition_category", "area_id"]
+    if all(answers.get(q) is not None for q in questions):
+        could_ask = recommend(profile_from_answers(answers), catalogue).could_ask
+        questions += [q for q in QUESTIONS_WHERE_THEY_MATTER if q in could_ask]
+    return questions
+
+
+@dataclass(frozen=True)
+class AreaAnswer:
+    area_id: str | None
+    candidates: tuple[str, ...] = ()  # ask the person to choose between these
+
+
+def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
+    """Turn the fact extractor's area value (see chatbot.nlu.facts) into an answer."""
+    text = str(value or "")
+    if text.startswith("confirm:"):
+        area = text.removeprefix("confirm:")
+        return AreaAnswer(None, (area, vocab.NATIONAL_AREA_ID)) if area in catalogue.areas else AreaAnswer(None)
+    if text.startswith("choose:"):
+        areas = tuple(a for a in text.removeprefix("choose:").split(",") if a in catalogue.areas)
+        return AreaAnswer(areas[0]) if len(areas) == 1 else AreaAnswer(None, areas)
+    if text in catalogue.areas:
+        return AreaAnswer(text)
+    match = catalogue.resolve_area(text)  # typed text from an older client, or a button
+    if match.needs_confirmation:
+        return AreaAnswer(None, match.candidates if len(match.candidates) > 1 else (*match.candidates, "england"))
+    return AreaAnswer(match.area_id)
+
+
+def read_weeks(value: Any) -> float | str | None:
+    if value == SKIPPED:
+        return SKIPPED
+    try:
+        weeks = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(weeks, 1) if 0 <= weeks <= MAX_WEEKS else None
+
+
+def read_age(value: Any) -> int | str | None:
+    if value == SKIPPED:
+        return SKIPPED
+    try:
+        age = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return age if AGE_RANGE[0] <= age <= AGE_RANGE[1] else None
+
+
+def read_gp_surgery(value: Any, catalogue: Catalogue) -> str | None:
+    if value in (SKIPPED, "other") or value in catalogue.gp_surgeries:
+        return value
+    return catalogue.resolve_gp_surgery(str(value or ""))
+
+
+def read_choice(value: Any, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed or value == SKIPPED else None
+
+
+def surgeries_that_matter(answers: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
+    """GP surgeries that some local service in the person's area is tied to."""
+    area = answers.get("area_id")
+    ids = {g for s in catalogue.by_area.get(area or "", ()) if s.is_active for g in s.eligibility.gp_surgeries}
+    return sorted(ids, key=lambda g: catalogue.gp_surgeries[g].name if g in catalogue.gp_surgeries else g)
