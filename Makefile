@@ -15,11 +15,12 @@ export REDIS_LOCK_DB ?= 1
 
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml)
 
-.PHONY: setup run train validate test test-python test-stories lint lock clean help
+.PHONY: setup run train validate test test-python test-stories nlu-eval lint lock clean help
 
 help:
 	@echo "make run    start the assistant on embedded defaults (sets up and trains if needed)"
 	@echo "make test   set up if needed, validate data, run pytest and Rasa's test stories"
+	@echo "make nlu-eval  NLU cross-validation and held-out F1 (about 3 minutes)"
 	@echo "make train | validate | lint | lock | clean"
 
 setup:
@@ -46,6 +47,9 @@ test: validate train
 	@echo "==> Rasa test stories"
 	@$(RASA) test core --model models/assistant.tar.gz --stories tests/stories \
 	  --fail-on-prediction-errors --out var/results --quiet
+
+nlu-eval: train  ## NLU quality: 5-fold cross-validation and the held-out sets (about 3 minutes)
+	@$(PY) scripts/nlu_eval.py
 
 lint: setup
 	@.venv/bin/ruff check chatbot actions tests bench scripts

@@ -23,7 +23,7 @@ class ActionAnswerQuestion(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         answers = {a.id: a for a in current_catalogue().knowledge.answers}
-        answer = answers.get(intent.removeprefix(QUESTION_PREFIX))
+        answer = answers.get(_for_who_asks(intent.removeprefix(QUESTION_PREFIX), tracker))
         if answer is None:
             dispatcher.utter_message(response="utter_default")
             return []
@@ -36,6 +36,21 @@ class ActionAnswerQuestion(Action):
         return []
 
 
+def _for_who_asks(answer_id: str, tracker: Tracker) -> str:
+    """'What can you do?' from a peer mentor or a receptionist gets the overview for them."""
+    if answer_id != "about_assistant":
+        return answer_id
+    roles = {
+        e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "user_role"
+    }
+    text = (tracker.latest_message.get("text") or "").lower()
+    if "patient" in roles:
+        return "about_for_professionals"
+    if "helper" in roles and "mentor" in text:
+        return "about_for_peer_mentors"
+    return answer_id
+
+
 class ActionListServicesInArea(Action):
     """For peer mentors and professionals: what is open in a place."""
 
@@ -44,7 +59,11 @@ class ActionListServicesInArea(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         catalogue = current_catalogue()
-        said = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "area_id"]
+        said = [
+            e.get("value")
+            for e in tracker.latest_message.get("entities") or []
+            if e.get("entity") == "area_id"
+        ]
         area_id = None
         for value in [*said, tracker.get_slot("area_id")]:
             if value:

@@ -27,12 +27,29 @@ class ActionHandleUnclear(Action):
         return "action_handle_unclear"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        misses = 0
-        for event in reversed(tracker.events):
-            if event.get("event") != "user":
-                continue
-            if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
-                break
-            misses += 1
-        dispatcher.utter_message(response="utter_default" if misses < UNCLEAR_LIMIT else "utter_still_unclear")
+        misses = _misses_in_a_row(tracker)
+        dispatcher.utter_message(
+            response="utter_default" if misses < UNCLEAR_LIMIT else "utter_still_unclear"
+        )
         return []
+
+
+def _misses_in_a_row(tracker: Tracker) -> int:
+    """How many of the last messages in a row this action answered (this one included)."""
+    answered_by: list[str | None] = []  # for each message, the first action that answered it
+    waiting = False
+    for event in tracker.events:
+        if event.get("event") == "user":
+            answered_by.append(None)
+            waiting = True
+        elif waiting and event.get("event") == "action" and event.get("name") != "action_extract_slots":
+            answered_by[-1] = event.get("name")
+            waiting = False
+    if answered_by:
+        answered_by[-1] = "action_handle_unclear"  # the message being answered now
+    misses = 0
+    for action in reversed(answered_by):
+        if action != "action_handle_unclear":
+            break
+        misses += 1
+    return misses

@@ -25,6 +25,18 @@ class ActionAskAreaId(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         catalogue = current_catalogue()
         candidates = tracker.get_slot("area_candidates") or []
+        if (
+            len(candidates) == 2
+            and candidates[1] == vocab.NATIONAL_AREA_ID
+            and candidates[0] in catalogue.areas
+        ):
+            name = catalogue.areas[candidates[0]].name
+            buttons = [
+                {"title": f"Yes, {name}", "payload": _inform("area_id", candidates[0])},
+                {"title": "No, somewhere else", "payload": _inform("area_id", vocab.NATIONAL_AREA_ID)},
+            ]
+            dispatcher.utter_message(response="utter_ask_area_confirm", area=name, buttons=buttons)
+            return []
         if candidates:
             buttons = [
                 {
@@ -41,7 +53,9 @@ class ActionAskAreaId(Action):
             for area in sorted(catalogue.areas.values(), key=lambda a: a.name)
             if area.id != vocab.NATIONAL_AREA_ID
         ]
-        buttons.append({"title": "Somewhere else in England", "payload": _inform("area_id", vocab.NATIONAL_AREA_ID)})
+        buttons.append(
+            {"title": "Somewhere else in England", "payload": _inform("area_id", vocab.NATIONAL_AREA_ID)}
+        )
         dispatcher.utter_message(response="utter_ask_area_id", buttons=buttons)
         return []
 

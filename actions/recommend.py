@@ -53,4 +53,7 @@ class ActionRecommendServices(Action):
             summary = patient_summary(profile, result, catalogue, dt.date.today())
             dispatcher.utter_message(response="utter_patient_summary", summary=summary)
         dispatcher.utter_message(response="utter_change_or_restart")
-        return [SlotSet("recommended_services", [m.service_id for m in result.matches])]
+        return [
+            SlotSet("recommended_services", [m.service_id for m in result.matches]),
+            SlotSet("unclear_answers", 0),
+        ]

@@ -64,7 +64,9 @@ class TriageSlotChecks:
             return {"has_fit_note": questions.SKIPPED}
         return self._choice("has_fit_note", value)
 
-    def validate_condition_category(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+    def validate_condition_category(
+        self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict
+    ) -> dict:
         return self._choice("condition_category", value)
 
     def validate_ready_to_work(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
@@ -82,5 +84,7 @@ class TriageSlotChecks:
         return {"gp_surgery_id": questions.read_gp_surgery(value, current_catalogue())}
 
     def validate_area_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        if value is None:
+            return {}  # already read (Rasa may validate twice): keep the choice to offer
         answer = questions.read_area(value, current_catalogue())
         return {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}

@@ -12,6 +12,7 @@ Designed around Rasa 3.6's form pitfalls:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -20,7 +21,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 
 from chatbot.knowledge.runtime import current_catalogue
-from chatbot.nlu.facts import bare_number, says_dont_know, speaks_for_self
+from chatbot.nlu.facts import bare_number, means_myself, says_dont_know, speaks_for_self, yes_or_no
+from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.triage import questions
 
 from .slots import TRIAGE_SLOTS, TriageSlotChecks, answers_from_tracker
@@ -35,10 +37,15 @@ DIGRESSIONS = {
 ANSWERS = {"inform", "correct", "affirm", "deny", "nlu_fallback"}
 UNCLEAR_LIMIT = 2
 BOOKKEEPING_SLOTS = {"requested_slot", "unclear_answers"}
+_PAYLOAD = re.compile(r'^/\w+\{\{?"(?P<slot>\w+)":\s*"(?P<value>[^"]*)"\}\}?$')
 
 
 def _intent(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def _text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
 
 
 def _reading_an_answer(tracker: Tracker) -> bool:
@@ -56,26 +63,24 @@ def _reading_an_answer(tracker: Tracker) -> bool:
     return actions == [FORM]
 
 
-def _is_digression(intent: str, events: list[dict[str, Any]]) -> bool:
-    if intent in DIGRESSIONS or intent.startswith("ask_"):
-        return True
-    gave_a_fact = any(e.get("event") == "slot" and e.get("name") not in BOOKKEEPING_SLOTS for e in events)
-    return intent == "correct" and not gave_a_fact
+def _slots_before_last_message(tracker: Tracker) -> dict[str, Any]:
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=0)
+    before: dict[str, Any] = {}
+    for event in tracker.events[:last_user]:
+        if event.get("event") == "slot":
+            before[event["name"]] = event.get("value")
+    return before
 
 
-def _changed_an_earlier_answer(tracker: Tracker) -> bool:
-    """Whether the last message replaced an answer given before ("actually it's 8 weeks")."""
-    events = tracker.events
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
-    earlier: dict[str, Any] = {}
-    for i, event in enumerate(events):
-        if event.get("event") != "slot" or event.get("name") not in TRIAGE_SLOTS:
-            continue
-        if i < last_user:
-            earlier[event["name"]] = event.get("value")
-        elif earlier.get(event["name"]) not in (None, event.get("value")):
-            return True
-    return False
+def _new_facts(tracker: Tracker, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Slots this message set to a new, usable value (repeating an answer is not news)."""
+    before = _slots_before_last_message(tracker)
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=0)
+    after: dict[str, Any] = {}
+    for event in [*tracker.events[last_user:], *events]:
+        if event.get("event") == "slot" and event.get("name") not in BOOKKEEPING_SLOTS:
+            after[event["name"]] = event.get("value")
+    return {name: value for name, value in after.items() if value is not None and value != before.get(name)}
 
 
 class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
@@ -87,43 +92,109 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
     ) -> list[str]:
         return questions.questions_to_ask(answers_from_tracker(tracker), current_catalogue())
 
+    # --- answers that carry no entity, read in the context of the question asked ---
+
+    def _asked(self, slot: str, tracker: Tracker) -> bool:
+        return tracker.get_slot("requested_slot") == slot and _reading_an_answer(tracker)
+
+    def _button_title_answer(self, slot: str, tracker: Tracker, domain: dict) -> dict:
+        """The person typed a button's title instead of pressing it ("Less than 4 weeks")."""
+        typed = _text(tracker).strip(" .!").lower()
+        for variant in domain.get("responses", {}).get(f"utter_ask_{slot}", []):
+            for button in variant.get("buttons") or []:
+                match = _PAYLOAD.match(button.get("payload", ""))
+                if button.get("title", "").lower() == typed and match and match["slot"] == slot:
+                    return {slot: match["value"]}
+        return {}
+
     def extract_user_role(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
-        """Someone who tells their own story in the first person is speaking for themselves."""
+        if self._asked("user_role", tracker) and means_myself(_text(tracker)):
+            return {"user_role": "self"}
+        # Someone telling their own story in the first person speaks for themself.
         entities = tracker.latest_message.get("entities") or []
         if tracker.get_slot("user_role") or _intent(tracker) not in ("inform", "correct") or not entities:
-            return {}
+            return (
+                self._button_title_answer("user_role", tracker, domain)
+                if self._asked("user_role", tracker)
+                else {}
+            )
         if any(e.get("entity") == "user_role" for e in entities):
             return {}
-        return {"user_role": "self"} if speaks_for_self(tracker.latest_message.get("text") or "") else {}
+        return {"user_role": "self"} if speaks_for_self(_text(tracker)) else {}
 
-    def extract_weeks_off_sick(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
-        return self._bare_number_answer("weeks_off_sick", tracker)
+    def extract_work_status(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        return (
+            self._button_title_answer("work_status", tracker, domain)
+            if self._asked("work_status", tracker)
+            else {}
+        )
+
+    def extract_condition_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict:
+        asked = self._asked("condition_category", tracker)
+        return self._button_title_answer("condition_category", tracker, domain) if asked else {}
+
+    def extract_weeks_off_sick(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict:
+        return self._number_answer("weeks_off_sick", tracker, domain)
 
     def extract_age(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
-        return self._bare_number_answer("age", tracker)
+        return self._number_answer("age", tracker, domain)
 
-    def _bare_number_answer(self, slot: str, tracker: Tracker) -> dict:
+    def _number_answer(self, slot: str, tracker: Tracker, domain: dict) -> dict:
         """A reply of just a number ("6") answers the question we asked, whatever it was."""
-        if tracker.get_slot("requested_slot") != slot or not _reading_an_answer(tracker):
+        if not self._asked(slot, tracker):
             return {}
-        number = bare_number(tracker.latest_message.get("text") or "")
-        return {slot: number} if number is not None else {}
+        number = bare_number(_text(tracker))
+        return {slot: number} if number is not None else self._button_title_answer(slot, tracker, domain)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def extract_has_fit_note(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        return self._yes_no_answer("has_fit_note", tracker, domain)
+
+    def extract_ready_to_work(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        return self._yes_no_answer("ready_to_work", tracker, domain)
+
+    def _yes_no_answer(self, slot: str, tracker: Tracker, domain: dict) -> dict:
+        """'haven't got one', 'yeah I have': a yes or no to the question we asked."""
+        if not self._asked(slot, tracker) or says_dont_know(_text(tracker)) or is_question(_text(tracker)):
+            return {}
+        said = self._button_title_answer(slot, tracker, domain)
+        if said:
+            return said
+        answer = yes_or_no(_text(tracker))
+        return {slot: answer} if answer else {}
+
+    def extract_area_id(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        """'yes' to 'Is that in Islington?' picks the first candidate; 'no' the other."""
+        candidates = tracker.get_slot("area_candidates") or []
+        if not self._asked("area_id", tracker) or not candidates:
+            return {}
+        answer = yes_or_no(_text(tracker)) if _intent(tracker) in ("affirm", "deny", "inform") else None
+        if answer and len(candidates) == 2:
+            return {"area_id": candidates[0] if answer == "yes" else candidates[1], "area_candidates": None}
+        return {}
+
+    # --- the turn as a whole ---
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> list[dict[str, Any]]:
         requested = tracker.get_slot("requested_slot")
         events = await super().run(dispatcher, tracker, domain)
-        intent = _intent(tracker)
         if not requested or not _reading_an_answer(tracker):
             return events  # starting, or resuming after a digression: there is no answer to read
-        if _is_digression(intent, events):
+        intent = _intent(tracker)
+        news = _new_facts(tracker, events)
+        if intent in DIGRESSIONS or intent.startswith("ask_") or (intent == "correct" and not news):
             kept = [e for e in events if e.get("name") != "requested_slot"]
             return [*kept, ActionExecutionRejected(FORM)]
-        progress = any(e.get("event") == "slot" and e.get("name") not in BOOKKEEPING_SLOTS for e in events)
-        if progress:
+        if news:
             if intent == "correct" or _changed_an_earlier_answer(tracker):
                 dispatcher.utter_message(response="utter_correction_noted")
             return [*events, SlotSet("unclear_answers", 0)]
-        if requested and intent in ANSWERS:
+        if intent in ANSWERS:
             return await self._unclear_answer(requested, dispatcher, tracker, domain, events)
         return events
 
@@ -136,18 +207,36 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
         events: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
         count = int(tracker.get_slot("unclear_answers") or 0) + 1
-        if says_dont_know(tracker.latest_message.get("text") or ""):
+        if says_dont_know(_text(tracker)):
             count = UNCLEAR_LIMIT  # "not sure" is an answer: skip the question at once
         if count < UNCLEAR_LIMIT:
-            dispatcher.utter_message(response="utter_unclear_answer")
+            unclear = "utter_unclear_question" if is_question(_text(tracker)) else "utter_unclear_answer"
+            dispatcher.utter_message(response=unclear)
             return [*events, SlotSet("unclear_answers", count)]
         # Second miss in a row: skip this question rather than ask it a third time.
         dispatcher.utter_message(response="utter_skip_question")
-        skipped = [SlotSet(requested, questions.SKIPPED), SlotSet("unclear_answers", 0)]
+        skipped_value = "not_sure" if requested == "ready_to_work" else questions.SKIPPED
+        skipped = [
+            SlotSet(requested, skipped_value),
+            SlotSet("area_candidates", None),
+            SlotSet("unclear_answers", 0),
+        ]
         tracker.add_slots(skipped)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
         kept = [e for e in events if e.get("name") != "requested_slot"]
         return [*kept, *skipped, *([next_slot] if next_slot else [])]
+
+
+def _changed_an_earlier_answer(tracker: Tracker) -> bool:
+    """Whether the last message replaced an answer given before ("actually it's 8 weeks")."""
+    before = _slots_before_last_message(tracker)
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=0)
+    return any(
+        e.get("event") == "slot"
+        and e.get("name") in TRIAGE_SLOTS
+        and before.get(e["name"]) not in (None, e.get("value"))
+        for e in tracker.events[last_user:]
+    )
 
 
 class ValidateSlotsOutsideForms(TriageSlotChecks, ValidationAction):
@@ -155,4 +244,3 @@ class ValidateSlotsOutsideForms(TriageSlotChecks, ValidationAction):
 
     def name(self) -> str:
         return "action_validate_slot_mappings"
-

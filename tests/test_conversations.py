@@ -61,4 +61,6 @@ def test_story(live_servers, story):
         if "slots" in turn:
             slots = chat.slots()
             for name, value in turn["slots"].items():
-                assert slots.get(name) == value, f"slot {name}={slots.get(name)!r}, expected {value!r}: {where}"
+                assert slots.get(name) == value, (
+                    f"slot {name}={slots.get(name)!r}, expected {value!r}: {where}"
+                )

@@ -113,6 +113,8 @@ class Service:
     partners: tuple[str, ...] = ()
     status_note: str = ""
     replaced_by: tuple[str, ...] = ()
+    # The same next step, told to a health professional about the patient.
+    next_step_for_professional: str = ""
     taxonomy: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
     contact: dict[str, str] = field(default_factory=dict)
@@ -381,6 +383,7 @@ def parse_service(data: Any, file: str, problems: list[Problem]) -> Service:
             "eligibility",
             "caveats",
             "next_step",
+            "next_step_for_professional",
             "referral",
             "contact",
             "source",
@@ -404,6 +407,7 @@ def parse_service(data: Any, file: str, problems: list[Problem]) -> Service:
         eligibility=_parse_eligibility(r.sub("eligibility")),
         caveats=r.strings("caveats"),
         next_step=r.text("next_step"),
+        next_step_for_professional=r.text("next_step_for_professional", False),
         referral=_parse_referral(r.sub("referral"), r),
         contact=contact,
         sources=r.sources(),

@@ -84,7 +84,11 @@ def find_durations(text: str, today: dt.date) -> list[Duration]:
         if started is not None and started <= today:
             found.append(Duration(m.start(), m.end(), round((today - started).days / 7, 1)))
     for m in _AMOUNT.finditer(text):
-        if _RATE_AFTER.match(text, m.end()) or _RATE_BEFORE.search(text, 0, m.start()) or any(d.start <= m.start() < d.end for d in found):
+        if (
+            _RATE_AFTER.match(text, m.end())
+            or _RATE_BEFORE.search(text, 0, m.start())
+            or any(d.start <= m.start() < d.end for d in found)
+        ):
             continue
         raw = m.group("num").lower()
         amount = float(raw) if raw[0].isdigit() else WORD_NUMBERS[raw]

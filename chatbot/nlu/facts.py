@@ -27,7 +27,9 @@ from .durations import find_durations
 PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_work")
 
 # A full postcode ("N7 0JG") or its outward code alone ("N7").
-_POSTCODE = re.compile(r"\b(?P<district>[A-Z]{1,2}[0-9][0-9A-Z]?)(?P<inward>\s*[0-9][A-Z]{2})?\b", re.IGNORECASE)
+_POSTCODE = re.compile(
+    r"\b(?P<district>[A-Z]{1,2}[0-9][0-9A-Z]?)(?P<inward>\s*[0-9][A-Z]{2})?\b", re.IGNORECASE
+)
 _AGE = re.compile(
     r"\b(?:i'?m|i am|im|aged?|age|is|are|(?:he|she)'?s|patient|pt)\s+(?P<a>\d{1,2})\b"
     r"(?!\s*(?:weeks?|wks?|months?|mths?|days?|years?\s+(?:off|since|out)|%|am|pm|:|/))"
@@ -39,9 +41,20 @@ _AGE = re.compile(
 # Family and friends say who a helper speaks for only when the sentence is about
 # them ("my son is off sick", "asking for a friend"), not "I live with my partner".
 _HELPER_BEFORE = {"for", "help", "helping", "support", "supporting", "about", "behalf", "asking", "on", "its"}
-_HELPER_AFTER = {"is", "'s", "has", "had", "was", "been", "needs", "who", "ca", "can", "got", "lost", "wants",
-                 "does", "keeps", "hurt", "struggling", "off", "lives", "works", ",", "of", "suffers"}  # fmt: skip
+_HELPER_AFTER = {
+    "is", "'s", "has", "had", "was", "been", "needs", "who", "ca", "can", "got", "lost", "wants",
+    "does", "keeps", "hurt", "struggling", "off", "lives", "works", ",", "of", "suffers",
+}  # fmt: skip
 _SHORT_MESSAGE_TOKENS = 5
+# "not ready [to [go] [back] [to] work]": the negative claims the whole phrase.
+_OPTIONAL_TO_WORK = [
+    {"LOWER": {"IN": ["to", "for"]}, "OP": "?"},
+    {"LOWER": {"IN": ["go", "get", "return", "start"]}, "OP": "?"},
+    {"LOWER": "back", "OP": "?"},
+    {"LOWER": {"IN": ["to", "into"]}, "OP": "?"},
+    {"LOWER": {"IN": ["work", "working", "a"]}, "OP": "?"},
+    {"LOWER": "job", "OP": "?"},
+]
 # Misspellings: words of at least 7 letters within one edit, 9 or more within two.
 MIN_FUZZY_LENGTH = 7
 TWO_EDITS_LENGTH = 9
@@ -87,6 +100,15 @@ class FactFinder:
              for neg in phrases["fit_note_missing"]["negators"] for note in held["notes"]],
         )  # fmt: skip
         self._labels["has_fit_note=no"] = ("has_fit_note", "no")
+        feel = {"LOWER": {"IN": ["feel", "feeling", "quite", "yet", "really", "fully"]}, "OP": "?"}
+        self._owned.add(
+            "ready_to_work=no",
+            [
+                [*self._tokens(neg), feel, {"LOWER": "ready"}, *_OPTIONAL_TO_WORK]
+                for neg in phrases["ready_negated"]["negators"]
+            ],
+        )
+        self._labels["ready_to_work=no"] = ("ready_to_work", "no")
         self._capitals = PhraseMatcher(self._nlp.vocab, attr="ORTH")
         for entity, values in phrases["case_sensitive"].items():
             for value, words in values.items():
@@ -188,7 +210,8 @@ class FactFinder:
             candidates.append(Fact(entity, value, doc[start:end].start_char, doc[start:end].end_char))
         for key, start, end in self._owned(doc):
             entity, value = self._labels[self._owned.vocab.strings[key]]
-            body = doc[start:end] if value == "no" else _without_owner(doc[start:end])
+            negative = key == self._owned.vocab.strings["has_fit_note=no"] or entity == "ready_to_work"
+            body = doc[start:end] if negative else _without_owner(doc[start:end])
             candidates.append(Fact(entity, value, body.start_char, body.end_char))
         candidates += self._postcodes(text)
         for m in _AGE.finditer(text):
@@ -278,8 +301,12 @@ def _longest_without_overlap(candidates: list[Fact]) -> list[Fact]:
 
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|me|my|myself)\b", re.IGNORECASE)
-_THIRD_PERSON = re.compile(r"\b(?:he|she|they|his|her|their|hes|shes|he's|she's|they're|them)\b", re.IGNORECASE)
-_BARE_NUMBER = re.compile(r"^\s*(?:about|around|roughly|nearly|maybe)?\s*(\d{1,3}(?:\.\d)?)\s*[.!]?\s*$", re.IGNORECASE)
+_THIRD_PERSON = re.compile(
+    r"\b(?:he|she|they|his|her|their|hes|shes|he's|she's|they're|them)\b", re.IGNORECASE
+)
+_BARE_NUMBER = re.compile(
+    r"^\s*(?:about|around|roughly|nearly|maybe)?\s*(\d{1,3}(?:\.\d)?)\s*[.!]?\s*$", re.IGNORECASE
+)
 _DONT_KNOW = re.compile(
     r"^\s*(?:i\s+)?(?:not sure|unsure|dunno|don'?t know|do not know|no idea|skip(?: it| this)?|pass|"
     r"(?:i'?d\s+)?(?:prefer|rather) not(?: to)?(?: say)?|can'?t remember|cant say)\s*[.!]?\s*$",
@@ -300,6 +327,31 @@ def bare_number(text: str) -> float | None:
 
 def says_dont_know(text: str) -> bool:
     return bool(_DONT_KNOW.match(text or ""))
+
+
+_NO = re.compile(
+    r"\b(?:no|nope|nah|not|haven'?t|have not|hasn'?t|don'?t|doesn'?t|never|none)\b", re.IGNORECASE
+)
+_YES = re.compile(
+    r"\b(?:yes|yeah|yep|yup|yh|ya|i have|i've got|ive got|got one|have one|has one|sure)\b", re.I
+)
+_ME = re.compile(
+    r"^\s*(?:it'?s\s+)?(?:for\s+)?(?:me|myself|my ?self|me myself|mine|just me|me please)\s*[.!]?\s*$", re.I
+)
+
+
+def yes_or_no(text: str) -> str | None:
+    """A short yes or no reply in everyday words ("haven't got one", "yeah I have")."""
+    if len((text or "").split()) > 6:
+        return None
+    if _NO.search(text or ""):
+        return "no"
+    return "yes" if _YES.search(text or "") else None
+
+
+def means_myself(text: str) -> bool:
+    """'for me', 'myself', 'it's me': the answer to 'who is this for?'."""
+    return bool(_ME.match(text or ""))
 
 
 @lru_cache(maxsize=2)

@@ -2,7 +2,8 @@
 
 The form asks the core questions of USERS.md, one at a time, and then only the
 questions whose answer would change which local service fits (recommend()'s
-`could_ask`), so nobody is asked their age or GP surgery for nothing.
+`could_ask`), or, when nothing local fits, which national one does; so nobody
+is asked their age or GP surgery for nothing.
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ def questions_to_ask(answers: Mapping[str, Any], catalogue: Catalogue) -> list[s
         questions += OFF_SICK_QUESTIONS
     questions += ["condition_category", "area_id"]
     if all(answers.get(q) is not None for q in questions):
-        could_ask = recommend(profile_from_answers(answers), catalogue).could_ask
-        questions += [q for q in QUESTIONS_WHERE_THEY_MATTER if q in could_ask]
+        result = recommend(profile_from_answers(answers), catalogue)
+        could_ask = set(result.could_ask)
+        if not result.local_found:
+            # Nothing local fits yet: ask what national services need, rather than offer nothing.
+            could_ask |= set(result.could_ask_national)
+        # Keep a question once answered: the form must still validate its answer.
+        questions += [q for q in QUESTIONS_WHERE_THEY_MATTER if q in could_ask or answers.get(q) is not None]
     return questions
 
 
@@ -72,7 +78,9 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
     text = str(value or "")
     if text.startswith("confirm:"):
         area = text.removeprefix("confirm:")
-        return AreaAnswer(None, (area, vocab.NATIONAL_AREA_ID)) if area in catalogue.areas else AreaAnswer(None)
+        return (
+            AreaAnswer(None, (area, vocab.NATIONAL_AREA_ID)) if area in catalogue.areas else AreaAnswer(None)
+        )
     if text.startswith("choose:"):
         areas = tuple(a for a in text.removeprefix("choose:").split(",") if a in catalogue.areas)
         return AreaAnswer(areas[0]) if len(areas) == 1 else AreaAnswer(None, areas)
@@ -80,7 +88,9 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
         return AreaAnswer(text)
     match = catalogue.resolve_area(text)  # typed text from an older client, or a button
     if match.needs_confirmation:
-        return AreaAnswer(None, match.candidates if len(match.candidates) > 1 else (*match.candidates, "england"))
+        return AreaAnswer(
+            None, match.candidates if len(match.candidates) > 1 else (*match.candidates, "england")
+        )
     return AreaAnswer(match.area_id)
 
 
@@ -117,5 +127,7 @@ def read_choice(value: Any, allowed: tuple[str, ...]) -> str | None:
 def surgeries_that_matter(answers: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
     """GP surgeries that some local service in the person's area is tied to."""
     area = answers.get("area_id")
-    ids = {g for s in catalogue.by_area.get(area or "", ()) if s.is_active for g in s.eligibility.gp_surgeries}
+    ids = {
+        g for s in catalogue.by_area.get(area or "", ()) if s.is_active for g in s.eligibility.gp_surgeries
+    }
     return sorted(ids, key=lambda g: catalogue.gp_surgeries[g].name if g in catalogue.gp_surgeries else g)

@@ -60,6 +60,7 @@ class Recommendation:
     local_found: bool  # False: nothing local fits, the matches are national routes
     unavailable: tuple[Unavailable, ...]
     could_ask: tuple[str, ...]  # profile facts that could unlock more local services
+    could_ask_national: tuple[str, ...] = ()  # ...and more national ones
 
 
 def recommend(
@@ -74,6 +75,7 @@ def recommend(
     scored: list[tuple[int, int, str, Match]] = []
     unavailable: list[Unavailable] = []
     could_ask: set[str] = set()
+    could_ask_national: set[str] = set()
     seen: set[str] = set()
     for scope, area in [(0, a) for a in local_ids] + [(1, vocab.NATIONAL_AREA_ID)]:
         for service in catalogue.by_area.get(area, ()):
@@ -81,8 +83,8 @@ def recommend(
                 continue
             seen.add(service.id)
             fit = _assess(service, profile, area, catalogue, reasons)
-            if fit.missing and not fit.failed and scope == 0 and service.is_active:
-                could_ask |= fit.missing
+            if fit.missing and not fit.failed and service.is_active:
+                (could_ask if scope == 0 else could_ask_national).update(fit.missing)
             if fit.failed or fit.missing:
                 continue
             if not service.is_active:
@@ -96,7 +98,9 @@ def recommend(
                 service_id=service.id,
                 name=service.name,
                 reasons=tuple(fit.reasons),
-                next_step=service.next_step,
+                next_step=(service.next_step_for_professional or service.next_step)
+                if profile.role == "patient"
+                else service.next_step,
                 last_verified=service.last_verified,
                 caveats=service.caveats,
                 is_local=scope == 0,
@@ -111,6 +115,7 @@ def recommend(
         local_found=any(m.is_local for m in matches),
         unavailable=tuple(sorted(unavailable, key=lambda u: u.service_id)),
         could_ask=tuple(sorted(could_ask)),
+        could_ask_national=tuple(sorted(could_ask_national)),
     )
 
 

@@ -21,7 +21,11 @@ WORK_STATUS_WORDS = {
     "in_education": "in education or training",
     "other": "other",
 }
-READY_WORDS = {"yes": "wants to work now or soon", "no": "not ready to work yet", "not_sure": "not sure about work yet"}
+READY_WORDS = {
+    "yes": "wants to work now or soon",
+    "no": "not ready to work yet",
+    "not_sure": "not sure about work yet",
+}
 
 
 def patient_summary(
@@ -34,8 +38,12 @@ def patient_summary(
     reasons = reasons or load_reasons()
     work = WORK_STATUS_WORDS.get(profile.work_status or "", "not known")
     if profile.work_status == "off_sick":
-        weeks = f"{profile.weeks_off_sick:g} weeks" if profile.weeks_off_sick is not None else "time not known"
-        note = {True: "has a fit note", False: "no fit note", None: "fit note not known"}[profile.has_fit_note]
+        weeks = (
+            f"{profile.weeks_off_sick:g} weeks" if profile.weeks_off_sick is not None else "time not known"
+        )
+        note = {True: "has a fit note", False: "no fit note", None: "fit note not known"}[
+            profile.has_fit_note
+        ]
         work = f"{work} ({weeks}; {note})"
     condition = (
         reasons.label("condition", profile.condition_category) if profile.condition_category else "not given"

@@ -1,0 +1,131 @@
+"""Facts found in everyday messages by the rules built from knowledge/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatbot.config import PROJECT_ROOT
+from chatbot.knowledge.loader import read_knowledge
+from chatbot.nlu.facts import FactFinder, bare_number, load_fact_finder, says_dont_know, speaks_for_self
+
+TODAY = dt.date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return load_fact_finder(PROJECT_ROOT / "knowledge")
+
+
+def facts(finder, text):
+    return {(f.entity, f.value, text[f.start : f.end]) for f in finder.find(text, TODAY)}
+
+
+def values(finder, text):
+    return {f.entity: f.value for f in finder.find(text, TODAY)}
+
+
+def test_the_users_md_resident_example(finder):
+    text = "been signed off with my back since early march, scared they'll sack me, I'm in Islington"
+    assert values(finder, text) == {
+        "work_status": "off_sick",
+        "condition_category": "musculoskeletal",
+        "weeks_off_sick": "37.7",
+        "area_id": "islington",
+    }
+
+
+def test_the_users_md_receptionist_example(finder):
+    text = (
+        "Patient is unemployed, long-term back problems, wants to get back to work, "
+        "registered with us at River Place"
+    )
+    assert facts(finder, text) >= {
+        ("user_role", "patient", "Patient"),
+        ("work_status", "out_of_work", "unemployed"),
+        ("condition_category", "musculoskeletal", "back problems"),
+        ("ready_to_work", "yes", "wants to get back to work"),
+        ("gp_surgery_id", "river-place-group-practice", "River Place"),
+    }
+
+
+@pytest.mark.parametrize(
+    "text, entity, value",
+    [
+        ("stress", "condition_category", "mental_health"),
+        ("it's my nerves", "condition_category", "mental_health"),
+        ("panic attacks", "condition_category", "mental_health"),
+        ("sugar", "condition_category", "long_term_condition"),
+        ("my husband has MS", "condition_category", "long_term_condition"),
+        ("anxeity", "condition_category", "mental_health"),  # misspelt
+        ("diabetis", "condition_category", "long_term_condition"),
+        ("manchesta", "area_id", "manchester"),
+        ("N7", "area_id", "islington"),
+        ("e14 3bq", "area_id", "tower-hamlets"),
+        ("SW1A 1AA", "area_id", "england"),  # a real postcode where we list no local services
+        ("unemployed, 34, N7", "age", "34"),
+        ("i'm 52", "age", "52"),
+        ("my fit note runs out friday", "has_fit_note", "yes"),
+        ("haven't got a fit note", "has_fit_note", "no"),
+        ("i dont want a job right now", "ready_to_work", "no"),
+        ("asking for a friend", "user_role", "helper"),
+        ("i'm self-employed", "work_status", "self_employed"),
+    ],
+)
+def test_everyday_words(finder, text, entity, value):
+    assert values(finder, text).get(entity) == value
+
+
+@pytest.mark.parametrize(
+    "text, entity",
+    [
+        ("what is a fit note?", "has_fit_note"),  # asking about one is not having one
+        ("i want to go back to work next week", "condition_category"),  # not "my back"
+        ("b4 i was ill", "area_id"),  # text-speak, not Birmingham
+        ("i live with my partner and i'm off sick", "user_role"),  # still speaking for themself
+        ("45", "age"),  # a bare number answers whatever was asked (see actions/triage_form.py)
+        ("I'm a patient at Amwell", "user_role"),
+    ],
+)
+def test_words_that_only_sound_like_a_fact(finder, text, entity):
+    assert entity not in values(finder, text)
+
+
+def test_a_partial_postcode_district_asks_for_confirmation(finder):
+    knowledge = read_knowledge(PROJECT_ROOT / "knowledge")
+    district = next(d for a in knowledge.areas for d in a.partial_postcode_districts)
+    assert values(finder, district)["area_id"].startswith(("confirm:", "choose:"))
+
+
+def test_a_new_town_in_knowledge_is_understood_without_retraining(tmp_path):
+    copy = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", copy)
+    areas_file = copy / "areas.yaml"
+    data = yaml.safe_load(areas_file.read_text())
+    manchester = next(a for a in data["areas"] if a["id"] == "manchester")
+    manchester["towns"].append("Newtown Heath")
+    areas_file.write_text(yaml.safe_dump(data))
+    phrases = yaml.safe_load((copy / "phrases" / "facts.yaml").read_text())
+    finder = FactFinder(phrases, read_knowledge(copy))
+    assert ("area_id", "manchester", "Newtown Heath") in facts(finder, "i live in Newtown Heath")
+
+
+def test_speaking_for_self_and_other_replies():
+    assert speaks_for_self("I've been off work with stress")
+    assert not speaks_for_self("my son is off sick, he has anxiety")
+    assert bare_number("about 6") == 6.0 and bare_number("6 weeks") is None
+    assert says_dont_know("not sure") and says_dont_know("dunno") and not says_dont_know("not ready")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_any_text_gives_facts_inside_the_text_that_never_overlap(text):
+    found = load_fact_finder(PROJECT_ROOT / "knowledge").find(text, TODAY)
+    for a, b in zip(found, found[1:], strict=False):
+        assert a.end <= b.start
+    assert all(0 <= f.start < f.end <= len(text) for f in found)
