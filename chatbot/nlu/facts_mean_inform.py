@@ -40,8 +40,8 @@ _QUESTION = re.compile(
     r"|^\s*(?:what|whats|what's|wot|wat|how|hw|can|could|do|does|did|is|are|will|would|should|who|when|where|"
     r"why|which|am|if|any|tell me|explain)\b"
     # a question further on: "self employed, bad back, who pays me when i cant work"
-    r"|\b(?:what|how|who|where|when|why)\s+(?:do|does|can|could|should|will|would|is|are|am|about|pays|happens to|"
-    r"benefits|money|help)\b"
+    r"|\b(?:what|how|who|where|when|why)\s+"
+    r"(?:do|does|can|could|should|will|would|is|are|am|about|pays|happens to|benefits|money|help)\b"
     r"|\b(?:can|could|should|will|do|am)\s+i\b|\bis there\b|\bare there\b|\bany (?:help|money|support)\b"
     r"|\b(?:wondering|want to know|need to know)\b",
     re.IGNORECASE,
