@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from chatbot.config import PROJECT_ROOT
@@ -69,6 +71,19 @@ def test_answers_are_plain_and_short(knowledge):
         sentences = [s for s in answer.text.replace("?", ".").split(".") if s.strip()]
         average_words = sum(len(s.split()) for s in sentences) / len(sentences)
         assert average_words <= 20, (answer.id, average_words)
+
+
+def test_responses_are_short_and_plain():
+    # Reading age about 9-11: short sentences, few long words.
+    for name, variants in DOMAIN["responses"].items():
+        for variant in variants:
+            text = re.sub(r"\{\w+\}", "", variant.get("text") or "")
+            sentences = [s for s in re.split(r"[.?!\n]+", text) if s.split()]
+            for sentence in sentences:
+                assert len(sentence.split()) <= 25, (name, sentence)
+            words = re.findall(r"[A-Za-z]+", text)
+            long_words = [w for w in words if len(w) >= 12]
+            assert len(long_words) <= max(1, len(words) // 20), (name, long_words)
 
 
 def test_no_response_promises_what_we_must_never_do():

@@ -38,8 +38,7 @@ _AGE = re.compile(
     r"|(?:^|[,;(:]\s*|\.\s+)(?P<c>\d{2})(?=\s*[,;.)]|\s*$)",
     re.IGNORECASE,
 )
-# Family and friends say who a helper speaks for only when the sentence is about
-# them ("my son is off sick", "asking for a friend"), not "I live with my partner".
+# The words around a family word that make the sentence about them (see facts.yaml).
 _HELPER_BEFORE = {"for", "help", "helping", "support", "supporting", "about", "behalf", "asking", "on", "its"}
 _HELPER_AFTER = {
     "is", "'s", "has", "had", "was", "been", "needs", "who", "ca", "can", "got", "lost", "wants",
@@ -121,7 +120,7 @@ class FactFinder:
             [[*self._tokens(note), {"LOWER": {"IN": held["followers"]}}] for note in held["notes"]],
         )
         self._misspelt = self._misspellings(phrases, knowledge)
-        self._helper_family = {w.lower() for w in phrases["user_role"]["helper"] if " " not in w}
+        self._helper_family = {w.lower() for w in phrases["role_needs_context"]}
         self._areas: dict[str, _AreaTerm] = {}
         names: dict[str, set[str]] = {}
         for area in knowledge.areas:
