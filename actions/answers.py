@@ -29,10 +29,7 @@ class ActionAnswerQuestion(Action):
             return []
         dispatcher.utter_message(text=answer.text.strip())
         if not tracker.active_loop_name and not tracker.get_slot("recommended_services"):
-            dispatcher.utter_message(
-                text="If you like, I can also help find local support.",
-                buttons=[{"title": "Find local support", "payload": "/greet"}],
-            )
+            dispatcher.utter_message(response="utter_offer_triage")
         return []
 
 

@@ -79,27 +79,47 @@ class _AreaTerm:
 class FactFinder:
     def __init__(self, phrases: dict, knowledge: Knowledge):
         self._nlp = spacy.blank("en")
-        self._phrases = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._labels: dict[str, tuple[str, str]] = {}
-        self._context_words = set()
+        self._phrases = PhraseMatcher(self._nlp.vocab, attr="LOWER")  # plain phrases, any case
+        self._capitals = PhraseMatcher(self._nlp.vocab, attr="ORTH")  # "MS", not "ms"
+        self._owned = Matcher(self._nlp.vocab)  # "my [back]", "haven't got a fit note"
+        self._followed = Matcher(self._nlp.vocab)  # "[fit note] runs out"
+        self._areas: dict[str, _AreaTerm] = {}  # postcode districts
+        self._add_everyday_phrases(phrases)
+        self._add_phrases_in_context(phrases)
+        self._add_places_and_surgeries(knowledge)
+        self._helper_family = {w.lower() for w in phrases["role_needs_context"]}
+        self._known_words, self._misspelt = self._misspellings(phrases, knowledge)
+
+    def _add_everyday_phrases(self, phrases: dict) -> None:
         for entity in PHRASE_ENTITIES:
             for value, words in phrases[entity].items():
                 self._add(entity, str(value), words)
-        # Words that state a fact only after an owner ("my back", "got a fit note").
-        self._owned = Matcher(self._nlp.vocab)
+        for entity, values in phrases["case_sensitive"].items():
+            for value, words in values.items():
+                key = f"{entity}={value}"
+                self._labels[key] = (entity, value)
+                self._capitals.add(key, [self._nlp.make_doc(w) for w in words])
+
+    def _add_phrases_in_context(self, phrases: dict) -> None:
         owners = phrases["needs_owner"]["owners"]
         for value, words in phrases["needs_owner"]["words"].items():
             self._add_owned("condition_category", value, owners, words)
         held = phrases["fit_note_held"]
         self._add_owned("has_fit_note", "yes", held["owners"], held["notes"])
+        self._followed.add(
+            "has_fit_note=yes",
+            [[*self._tokens(note), {"LOWER": {"IN": held["followers"]}}] for note in held["notes"]],
+        )
         article = {"LOWER": {"IN": ["a", "an", "the", "any"]}, "OP": "?"}
+        self._labels["has_fit_note=no"] = ("has_fit_note", "no")
         self._owned.add(
             "has_fit_note=no",
             [[*self._tokens(neg), article, *self._tokens(note)]
              for neg in phrases["fit_note_missing"]["negators"] for note in held["notes"]],
         )  # fmt: skip
-        self._labels["has_fit_note=no"] = ("has_fit_note", "no")
         feel = {"LOWER": {"IN": ["feel", "feeling", "quite", "yet", "really", "fully"]}, "OP": "?"}
+        self._labels["ready_to_work=no"] = ("ready_to_work", "no")
         self._owned.add(
             "ready_to_work=no",
             [
@@ -107,21 +127,8 @@ class FactFinder:
                 for neg in phrases["ready_negated"]["negators"]
             ],
         )
-        self._labels["ready_to_work=no"] = ("ready_to_work", "no")
-        self._capitals = PhraseMatcher(self._nlp.vocab, attr="ORTH")
-        for entity, values in phrases["case_sensitive"].items():
-            for value, words in values.items():
-                key = f"{entity}={value}"
-                self._labels[key] = (entity, value)
-                self._capitals.add(key, [self._nlp.make_doc(w) for w in words])
-        self._followed = Matcher(self._nlp.vocab)
-        self._followed.add(
-            "has_fit_note=yes",
-            [[*self._tokens(note), {"LOWER": {"IN": held["followers"]}}] for note in held["notes"]],
-        )
-        self._misspelt = self._misspellings(phrases, knowledge)
-        self._helper_family = {w.lower() for w in phrases["role_needs_context"]}
-        self._areas: dict[str, _AreaTerm] = {}
+
+    def _add_places_and_surgeries(self, knowledge: Knowledge) -> None:
         names: dict[str, set[str]] = {}
         for area in knowledge.areas:
             for name in {area.name, area.id.replace("-", " "), *area.aliases, *area.towns}:
@@ -129,9 +136,7 @@ class FactFinder:
             for district in area.postcode_districts:
                 self._areas[district.upper()] = _AreaTerm((area.id,), False)
             for district in area.partial_postcode_districts:
-                known = self._areas.get(district.upper())
-                if known is None:
-                    self._areas[district.upper()] = _AreaTerm((area.id,), True)
+                self._areas.setdefault(district.upper(), _AreaTerm((area.id,), True))
         for name, ids in names.items():
             self._add("area_id", _area_value(tuple(sorted(ids)), partial=False), [name])
         for gp in knowledge.gp_surgeries:
@@ -155,8 +160,10 @@ class FactFinder:
     def _tokens(self, phrase: str) -> list[dict]:
         return [{"LOWER": t.lower_} for t in self._nlp.make_doc(phrase)]
 
-    def _misspellings(self, phrases: dict, knowledge: Knowledge) -> dict[str, list[tuple[str, str, str]]]:
-        """Single-word conditions and places that a misspelling may stand for, by first letter."""
+    def _misspellings(
+        self, phrases: dict, knowledge: Knowledge
+    ) -> tuple[set[str], dict[str, list[tuple[str, str, str]]]]:
+        """Correctly spelt words, and the long condition and place words by first letter."""
         words: dict[str, tuple[str, str]] = {}
         for value, listed in phrases["condition_category"].items():
             words.update({w.lower(): ("condition_category", value) for w in listed if " " not in w})
@@ -165,16 +172,16 @@ class FactFinder:
                 for name in (area.name, *area.towns):
                     if " " not in name and "-" not in name:
                         words[name.lower()] = ("area_id", area.id)
-        self._known_words = set(words) | COMMON_WORDS
         by_letter: dict[str, list[tuple[str, str, str]]] = {}
         for word, (entity, value) in words.items():
-            if len(word) >= MIN_FUZZY_LENGTH:  # a misspelling may be one letter shorter
+            if len(word) >= MIN_FUZZY_LENGTH:
                 by_letter.setdefault(word[0], []).append((word, entity, value))
-        return by_letter
+        return set(words) | COMMON_WORDS, by_letter
 
     def _misspelt_word(self, token: str) -> tuple[str, str] | None:
         """The condition or place a long unknown word is a near miss of, if exactly one."""
         word = token.lower()
+        # A misspelling may be one letter shorter than the word it stands for.
         if len(word) < MIN_FUZZY_LENGTH - 1 or not word.isalpha() or word in self._known_words:
             return None
         hits = {
