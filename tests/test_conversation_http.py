@@ -78,7 +78,8 @@ def test_server_logs_hold_no_errors_and_no_message_text(live_servers):
     marker = "quokkaville"  # a word that appears nowhere else
     chat.say(f"i've been off sick with my nerves for six weeks, my street is {marker}")
     chat.say('/inform{"has_fit_note":"yes"}')  # a button with a JSON payload
-    logs = "\n".join(p.read_text(errors="replace") for p in (live_servers.settings.var_dir / "logs").glob("*.log"))
+    log_files = (live_servers.settings.var_dir / "logs").glob("*.log")
+    logs = "\n".join(path.read_text(errors="replace") for path in log_files)
     assert marker not in logs
     # The one expected error: the test above calls the API without its token.
     errors = [line for line in logs.splitlines() if " ERROR " in line and "not authenticated" not in line]

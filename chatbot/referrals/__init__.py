@@ -1,0 +1,1 @@
+"""Warm referrals: contact details, consent, storage and delivery (issue 5)."""
