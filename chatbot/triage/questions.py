@@ -19,7 +19,6 @@ from .profile import Profile
 from .recommend import recommend
 
 SKIPPED = "unknown"  # the person chose not to answer
-CORE_QUESTIONS = ("user_role", "work_status", "condition_category", "area_id")
 OFF_SICK_QUESTIONS = ("weeks_off_sick", "has_fit_note")
 # Asked only where they matter, in this order.
 QUESTIONS_WHERE_THEY_MATTER = ("ready_to_work", "age", "gp_surgery_id")
@@ -36,14 +35,13 @@ def profile_from_answers(answers: Mapping[str, Any]) -> Profile:
         return None if value in (None, SKIPPED, "") else value
 
     weeks, age = known("weeks_off_sick"), known("age")
-    area = known("area_id")
     return Profile(
         role=known("user_role") if known("user_role") in ROLES else "self",
         work_status=known("work_status"),
         weeks_off_sick=float(weeks) if weeks is not None else None,
         has_fit_note={"yes": True, "no": False}.get(known("has_fit_note")),
         condition_category=known("condition_category"),
-        area_id=area,
+        area_id=known("area_id"),
         gp_surgery_id=known("gp_surgery_id"),
         age=int(age) if age is not None else None,
         ready_to_work=known("ready_to_work"),
@@ -89,7 +87,8 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
     match = catalogue.resolve_area(text)  # typed text from an older client, or a button
     if match.needs_confirmation:
         return AreaAnswer(
-            None, match.candidates if len(match.candidates) > 1 else (*match.candidates, "england")
+            None,
+            match.candidates if len(match.candidates) > 1 else (*match.candidates, vocab.NATIONAL_AREA_ID),
         )
     return AreaAnswer(match.area_id)
 
