@@ -13,20 +13,6 @@ from .profile import Profile
 from .reasons import Reasons, load_reasons
 from .recommend import Recommendation
 
-WORK_STATUS_WORDS = {
-    "in_work": "in work",
-    "off_sick": "off sick from a job",
-    "out_of_work": "out of work",
-    "self_employed": "self-employed",
-    "in_education": "in education or training",
-    "other": "other",
-}
-READY_WORDS = {
-    "yes": "wants to work now or soon",
-    "no": "not ready to work yet",
-    "not_sure": "not sure about work yet",
-}
-
 
 def patient_summary(
     profile: Profile,
@@ -36,7 +22,7 @@ def patient_summary(
     reasons: Reasons | None = None,
 ) -> str:
     reasons = reasons or load_reasons()
-    work = WORK_STATUS_WORDS.get(profile.work_status or "", "not known")
+    work = reasons.label("work_status", profile.work_status) if profile.work_status else "not known"
     if profile.work_status == "off_sick":
         weeks = (
             f"{profile.weeks_off_sick:g} weeks" if profile.weeks_off_sick is not None else "time not known"
@@ -52,8 +38,8 @@ def patient_summary(
     lines = [f"Work: {work}", f"Main condition: {condition}", f"Lives in: {area}"]
     if profile.gp_surgery_id in catalogue.gp_surgeries:
         lines.append(f"GP surgery: {catalogue.gp_surgeries[profile.gp_surgery_id].name}")
-    if profile.ready_to_work in READY_WORDS:
-        lines.append(f"Work readiness: {READY_WORDS[profile.ready_to_work]}")
+    if profile.ready_to_work:
+        lines.append(f"Work readiness: {reasons.label('ready_to_work', profile.ready_to_work)}")
     signposted = "; ".join(f"{m.name} [{m.service_id}]" for m in result.matches) or "none found"
     lines.append(f"Signposted on {today:%-d %b %Y} to: {signposted}")
     if result.unavailable:
