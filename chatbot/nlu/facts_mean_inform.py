@@ -72,11 +72,11 @@ class FactsMeanInform(GraphComponent, IntentClassifier):
             if not facts or is_question(message.get(TEXT) or ""):
                 continue
             if name in (INFORM, "correct"):
-                # The classifier was right but unsure; the facts make it sure enough
-                # not to fall back to "I did not understand".
-                message.set(
-                    INTENT, {"name": name, "confidence": max(confidence, RULE_CONFIDENCE)}, add_to_output=True
-                )
+                # The classifier was right but unsure, or torn between inform and correct
+                # (which the dialogue treats alike); the facts make it sure enough not to
+                # fall back to "I did not understand". The ranking must agree, since the
+                # fallback also checks how close the top two are.
+                self._make_sure(message, name, confidence)
                 continue
             looks_like_question = (name or "").startswith("ask_")
             if looks_like_question and len(facts) < 2 and confidence >= QUESTION_DOUBT:
@@ -91,8 +91,16 @@ class FactsMeanInform(GraphComponent, IntentClassifier):
                 and name is not None
             ):
                 continue
-            inform = {"name": INFORM, "confidence": max(confidence, RULE_CONFIDENCE)}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != INFORM]
-            message.set(INTENT, inform, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [inform, *ranking], add_to_output=True)
+            self._make_sure(message, INFORM, confidence)
         return messages
+
+    @staticmethod
+    def _make_sure(message: Message, name: str, confidence: float) -> None:
+        chosen = {"name": name, "confidence": max(confidence, RULE_CONFIDENCE)}
+        others = [
+            {**r, "confidence": min(r.get("confidence") or 0.0, 1 - chosen["confidence"])}
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get("name") != name
+        ]
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
