@@ -7,16 +7,12 @@ in or out of a form, whatever the classifier's confidence.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from chatbot.nlu.rule_component import RuleComponent
 from chatbot.safety import assess_risk
 
 CRISIS_INTENT = "crisis"
@@ -26,17 +22,7 @@ CLASSIFIER_CRISIS_CONFIDENCE = 0.5
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class CrisisIntentOverride(GraphComponent, IntentClassifier):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CrisisIntentOverride:
-        return cls()
-
+class CrisisIntentOverride(RuleComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             assessment = assess_risk(message.get(TEXT) or "")
