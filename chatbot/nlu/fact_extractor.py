@@ -7,12 +7,8 @@ surgery in knowledge/ is understood after a restart, with no retraining.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -20,22 +16,13 @@ from rasa.shared.nlu.training_data.message import Message
 from chatbot.config import load_settings
 
 from .facts import FactFinder, load_fact_finder
+from .rule_component import RuleComponent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class KnowledgeFactExtractor(GraphComponent, EntityExtractorMixin):
-    def __init__(self, finder: FactFinder):
-        self._finder = finder
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> KnowledgeFactExtractor:
-        return cls(load_fact_finder(load_settings().knowledge_dir))
+class KnowledgeFactExtractor(RuleComponent, EntityExtractorMixin):
+    def __init__(self, finder: FactFinder | None = None):
+        self._finder = finder or load_fact_finder(load_settings().knowledge_dir)
 
     def process(self, messages: list[Message]) -> list[Message]:
         today = dt.date.today()
