@@ -32,6 +32,16 @@ class Settings:
     rasa_host: str
     rasa_port: int
     action_port: int
+    # Referral delivery. No SMTP_HOST: emails are written to var/mail/ (the demo).
+    smtp_host: str
+    smtp_port: int
+    smtp_from: str
+    smtp_starttls: bool
+    smtp_username: str
+    smtp_password: str
+    # Retention: conversations in the tracker store, and referral personal data.
+    conversation_retention_days: int
+    referral_retention_days: int
 
 
 def load_settings() -> Settings:
@@ -53,6 +63,14 @@ def load_settings() -> Settings:
         rasa_host=_env("RASA_HOST", "127.0.0.1"),
         rasa_port=int(_env("RASA_PORT", "5005")),
         action_port=action_port,
+        smtp_host=_env("SMTP_HOST", ""),
+        smtp_port=int(_env("SMTP_PORT", "587")),
+        smtp_from=_env("SMTP_FROM", "referrals@localhost"),
+        smtp_starttls=_env("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
+        smtp_username=_env("SMTP_USERNAME", ""),
+        smtp_password=_env("SMTP_PASSWORD", ""),
+        conversation_retention_days=int(_env("CONVERSATION_RETENTION_DAYS", "30")),
+        referral_retention_days=int(_env("REFERRAL_RETENTION_DAYS", "90")),
     )
 
 

@@ -34,6 +34,7 @@ def make_engine(url: str) -> Engine:
 def create_schema(engine: Engine) -> None:
     # Import for the side effect of registering every table on Base.
     from chatbot.knowledge import models  # noqa: F401
+    from chatbot.referrals import models as referral_models  # noqa: F401
 
     Base.metadata.create_all(engine)
 

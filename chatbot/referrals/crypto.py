@@ -7,6 +7,8 @@ clone works with no set-up and no key ever sits in the repository.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -50,3 +52,8 @@ def load_key(var_dir: Path | None = None) -> bytes:
         with os.fdopen(descriptor, "wb") as file:
             file.write(Fernet.generate_key())
     return path.read_bytes().strip()
+
+
+def derived_secret(key: bytes, purpose: str) -> bytes:
+    """A separate secret for each use (keyed hashes, webhook signatures), from the one key."""
+    return hmac.new(key, b"chatbot-derived:" + purpose.encode(), hashlib.sha256).digest()

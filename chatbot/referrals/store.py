@@ -1,0 +1,250 @@
+"""Store referrals and consent, withdraw them, erase them, purge them.
+
+Every function takes a SQLAlchemy session and `now`, and changes nothing
+outside the session's transaction: the caller commits (db.session_scope), so a
+crash at any point leaves all of a change or none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from chatbot.referrals import models as m
+from chatbot.referrals.crypto import ContactCipher
+from chatbot.referrals.reference import new_reference
+
+
+def person_key(secret: bytes, sender_id: str) -> str:
+    """Who a conversation is, as a keyed hash: erasure can find their rows, a reader cannot."""
+    return hmac.new(secret, b"person:" + sender_id.encode(), hashlib.sha256).hexdigest()
+
+
+def submission_key(secret: bytes, sender_id: str, attempt_id: str) -> str:
+    return hmac.new(secret, f"submit:{sender_id}:{attempt_id}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Consent:
+    wording_version: str
+    given_by: str  # person | professional
+    how: str
+    decided_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Submission:
+    person_key: str
+    submission_key: str
+    service_id: str
+    method: str  # email | webhook, from the service's referral settings
+    destination: str
+    channel: str
+    role: str
+    name: str
+    contact_route: str
+    contact: str
+    best_time: str
+    shared_facts: dict
+    consent: Consent
+
+
+@dataclass(frozen=True)
+class Submitted:
+    reference: str
+    service_id: str
+    status: str
+    is_new: bool
+
+
+def submit(session: Session, submission: Submission, cipher: ContactCipher, now: dt.datetime) -> Submitted:
+    """Store the referral, its consent and its outbox message, once per submission key."""
+    existing = session.scalar(
+        sa.select(m.ReferralRow).where(m.ReferralRow.submission_key == submission.submission_key)
+    )
+    if existing is not None:
+        return Submitted(existing.reference, existing.service_id, existing.status, is_new=False)
+    referral = m.ReferralRow(
+        reference=new_reference(),
+        submission_key=submission.submission_key,
+        person_key=submission.person_key,
+        service_id=submission.service_id,
+        status=m.SUBMITTED,
+        channel=submission.channel,
+        role=submission.role,
+        created_at=now,
+        status_changed_at=now,
+        name_encrypted=cipher.encrypt(submission.name),
+        contact_route=submission.contact_route,
+        contact_encrypted=cipher.encrypt(submission.contact),
+        best_time=submission.best_time,
+        shared_facts=submission.shared_facts,
+    )
+    consent = submission.consent
+    referral_consent = m.ConsentRow(
+        service_id=submission.service_id,
+        decision="given",
+        wording_version=consent.wording_version,
+        given_by=consent.given_by,
+        how=consent.how,
+        channel=submission.channel,
+        role=submission.role,
+        decided_at=consent.decided_at,
+    )
+    try:
+        # A savepoint: a second submitter racing us on the same key loses cleanly.
+        with session.begin_nested():
+            session.add(referral)
+            session.flush()
+            referral_consent.referral_id = referral.id
+            session.add(referral_consent)
+            session.add(_outbox(referral, m.KIND_REFERRAL, submission.method, submission.destination, now))
+    except IntegrityError:
+        winner = session.scalar(
+            sa.select(m.ReferralRow).where(m.ReferralRow.submission_key == submission.submission_key)
+        )
+        if winner is None:
+            raise
+        return Submitted(winner.reference, winner.service_id, winner.status, is_new=False)
+    return Submitted(referral.reference, referral.service_id, referral.status, is_new=True)
+
+
+def record_refusal(
+    session: Session, service_id: str, channel: str, role: str, consent: Consent
+) -> None:
+    """A "no": counted for the commissioners' report, with nothing about the person."""
+    session.add(
+        m.ConsentRow(
+            service_id=service_id,
+            decision="refused",
+            wording_version=consent.wording_version,
+            given_by=consent.given_by,
+            how=consent.how,
+            channel=channel,
+            role=role,
+            decided_at=consent.decided_at,
+        )
+    )
+
+
+def _outbox(referral: m.ReferralRow, kind: str, method: str, destination: str, now: dt.datetime) -> m.OutboxRow:
+    return m.OutboxRow(
+        referral_id=referral.id,
+        kind=kind,
+        method=method,
+        destination=destination,
+        message_key=f"{kind}-{referral.reference}",
+        state=m.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+# What withdraw() found and did.
+NOT_FOUND = "not_found"
+ALREADY_WITHDRAWN = "already_withdrawn"
+STOPPED = "stopped"  # not yet delivered: it never will be
+SERVICE_TOLD = "service_told"  # delivered: the service gets a withdrawal notice
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    outcome: str
+    service_id: str | None = None
+
+
+def withdraw(session: Session, reference: str, now: dt.datetime) -> Withdrawal:
+    referral = session.scalar(
+        sa.select(m.ReferralRow).where(m.ReferralRow.reference == reference).with_for_update()
+    )
+    if referral is None:
+        return Withdrawal(NOT_FOUND)
+    return Withdrawal(_withdraw(session, referral, now), referral.service_id)
+
+
+def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> str:
+    if referral.status == m.WITHDRAWN:
+        return ALREADY_WITHDRAWN
+    messages = session.scalars(sa.select(m.OutboxRow).where(m.OutboxRow.referral_id == referral.id)).all()
+    referral_message = next(msg for msg in messages if msg.kind == m.KIND_REFERRAL)
+    # A message leased by a dispatcher right now may still go out; then the
+    # service hears of the withdrawal as well (the dispatcher checks the status).
+    if referral_message.state == m.PENDING:
+        referral_message.state = m.CANCELLED
+        outcome = STOPPED
+    else:
+        session.add(_outbox(referral, m.KIND_WITHDRAWAL, referral_message.method, referral_message.destination, now))
+        outcome = SERVICE_TOLD
+    referral.status = m.WITHDRAWN
+    referral.status_changed_at = now
+    for consent in session.scalars(sa.select(m.ConsentRow).where(m.ConsentRow.referral_id == referral.id)):
+        consent.withdrawn_at = now
+    return outcome
+
+
+@dataclass(frozen=True)
+class Erasure:
+    referrals: int  # referrals whose personal data was removed
+    services_told: int  # of them, how many a service already had
+
+
+def erase_person(session: Session, person: str, now: dt.datetime) -> Erasure:
+    """"Delete my data": withdraw every referral of this person and remove their details.
+
+    Undelivered referrals are stopped; services that already have one get a
+    withdrawal notice (sent by the dispatcher, which needs only the reference).
+    """
+    referrals = session.scalars(
+        sa.select(m.ReferralRow).where(m.ReferralRow.person_key == person).with_for_update()
+    ).all()
+    told = 0
+    for referral in referrals:
+        if _withdraw(session, referral, now) == SERVICE_TOLD:
+            told += 1
+        _remove_personal_data(referral, now)
+        # Nothing may lead back to the person once they asked to be forgotten.
+        referral.person_key = "erased:" + referral.reference
+    return Erasure(referrals=len(referrals), services_told=told)
+
+
+def _remove_personal_data(referral: m.ReferralRow, now: dt.datetime) -> None:
+    referral.name_encrypted = None
+    referral.contact_encrypted = None
+    referral.contact_route = None
+    referral.best_time = None
+    referral.shared_facts = None
+    referral.personal_data_removed_at = referral.personal_data_removed_at or now
+
+
+def purge_expired(session: Session, retention: dt.timedelta, now: dt.datetime) -> int:
+    """Remove personal data from referrals older than the retention period.
+
+    A referral still waiting in the outbox that old cannot be delivered any
+    more without its details, so it is cancelled (and counted in the result).
+    Statuses, consent records and times stay, for the outcome reports.
+    """
+    cutoff = now - retention
+    expired = session.scalars(
+        sa.select(m.ReferralRow).where(
+            m.ReferralRow.created_at < cutoff, m.ReferralRow.personal_data_removed_at.is_(None)
+        )
+    ).all()
+    for referral in expired:
+        for message in session.scalars(
+            sa.select(m.OutboxRow).where(m.OutboxRow.referral_id == referral.id, m.OutboxRow.state == m.PENDING)
+        ):
+            if message.kind == m.KIND_REFERRAL:
+                message.state = m.CANCELLED
+        _remove_personal_data(referral, now)
+    return len(expired)
+
+
+def find(session: Session, reference: str) -> m.ReferralRow | None:
+    return session.scalar(sa.select(m.ReferralRow).where(m.ReferralRow.reference == reference))
