@@ -115,9 +115,7 @@ def submit(session: Session, submission: Submission, cipher: ContactCipher, now:
     return Submitted(referral.reference, referral.service_id, referral.status, is_new=True)
 
 
-def record_refusal(
-    session: Session, service_id: str, channel: str, role: str, consent: Consent
-) -> None:
+def record_refusal(session: Session, service_id: str, channel: str, role: str, consent: Consent) -> None:
     """A "no": counted for the commissioners' report, with nothing about the person."""
     session.add(
         m.ConsentRow(
@@ -133,7 +131,9 @@ def record_refusal(
     )
 
 
-def _outbox(referral: m.ReferralRow, kind: str, method: str, destination: str, now: dt.datetime) -> m.OutboxRow:
+def _outbox(
+    referral: m.ReferralRow, kind: str, method: str, destination: str, now: dt.datetime
+) -> m.OutboxRow:
     return m.OutboxRow(
         referral_id=referral.id,
         kind=kind,
@@ -180,7 +180,9 @@ def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> st
         referral_message.state = m.CANCELLED
         outcome = STOPPED
     else:
-        session.add(_outbox(referral, m.KIND_WITHDRAWAL, referral_message.method, referral_message.destination, now))
+        session.add(
+            _outbox(referral, m.KIND_WITHDRAWAL, referral_message.method, referral_message.destination, now)
+        )
         outcome = SERVICE_TOLD
     referral.status = m.WITHDRAWN
     referral.status_changed_at = now
@@ -196,7 +198,7 @@ class Erasure:
 
 
 def erase_person(session: Session, person: str, now: dt.datetime) -> Erasure:
-    """"Delete my data": withdraw every referral of this person and remove their details.
+    """ "Delete my data": withdraw every referral of this person and remove their details.
 
     Undelivered referrals are stopped; services that already have one get a
     withdrawal notice (sent by the dispatcher, which needs only the reference).
@@ -238,7 +240,9 @@ def purge_expired(session: Session, retention: dt.timedelta, now: dt.datetime) -
     ).all()
     for referral in expired:
         for message in session.scalars(
-            sa.select(m.OutboxRow).where(m.OutboxRow.referral_id == referral.id, m.OutboxRow.state == m.PENDING)
+            sa.select(m.OutboxRow).where(
+                m.OutboxRow.referral_id == referral.id, m.OutboxRow.state == m.PENDING
+            )
         ):
             if message.kind == m.KIND_REFERRAL:
                 message.state = m.CANCELLED
