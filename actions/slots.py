@@ -61,6 +61,8 @@ class TriageSlotChecks:
     def validate_has_fit_note(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         # "not sure" can be read as a "no"; it is not one.
         if says_dont_know(t.latest_message.get("text") or ""):
+            # Read as a "no" by the classifier ("dunno"), it is a skip: say so, as for any skip.
+            d.utter_message(response="utter_skip_question")
             return {"has_fit_note": questions.SKIPPED}
         return self._choice("has_fit_note", value)
 

@@ -26,6 +26,7 @@ from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.triage import questions
 
 from .slots import TRIAGE_SLOTS, TriageSlotChecks, answers_from_tracker
+from .turns import intent_of, reading_an_answer, slots_before_last_message, text_of
 
 FORM = "triage_form"
 # Messages that are not an answer: the form steps aside and the rules take them.
@@ -41,35 +42,19 @@ _PAYLOAD = re.compile(r'^/\w+\{\{?"(?P<slot>\w+)":\s*"(?P<value>[^"]*)"\}\}?$')
 
 
 def _intent(tracker: Tracker) -> str:
-    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+    return intent_of(tracker)
 
 
 def _text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
+    return text_of(tracker)
 
 
 def _reading_an_answer(tracker: Tracker) -> bool:
-    """Whether the form runs straight after the person's message (not after a digression).
-
-    Rasa calls this action with the form's own run as the latest action, so we
-    look at which actions ran since the person's last message.
-    """
-    actions = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            break
-        if event.get("event") == "action" and event.get("name") != "action_extract_slots":
-            actions.append(event.get("name"))
-    return actions == [FORM]
+    return reading_an_answer(tracker, FORM)
 
 
 def _slots_before_last_message(tracker: Tracker) -> dict[str, Any]:
-    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=0)
-    before: dict[str, Any] = {}
-    for event in tracker.events[:last_user]:
-        if event.get("event") == "slot":
-            before[event["name"]] = event.get("value")
-    return before
+    return slots_before_last_message(tracker)
 
 
 def _new_facts(tracker: Tracker, events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -162,6 +162,120 @@ def cmd_kb_import_oruk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logging_to_stderr() -> None:
+    import logging
+
+    # Ids and counts only reach these logs: no message text or contact details.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    import threading
+
+    from chatbot.worker import run_worker
+
+    _logging_to_stderr()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_worker(load_settings(), stop)
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from chatbot.worker import run_retention
+
+    settings = load_settings()
+    now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    report = run_retention(settings, now)
+    print(
+        f"Removed {report.conversations} conversations ({report.events} events) older than "
+        f"{settings.conversation_retention_days} days, and the personal data of {report.referrals} "
+        f"referrals older than {settings.referral_retention_days} days."
+    )
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """For a request made outside the chat (a letter or an email to the council)."""
+    from chatbot.db import session_scope
+    from chatbot.privacy.tracker_store import erase_conversation
+    from chatbot.referrals import store
+    from chatbot.referrals.runtime import hashing_secret, referral_engine
+
+    settings = load_settings()
+    events = erase_conversation(settings.tracker_store_url, args.sender)
+    with session_scope(referral_engine()) as session:
+        erased = store.erase_person(
+            session, store.person_key(hashing_secret(), args.sender), dt.datetime.now(dt.timezone.utc)
+        )
+    print(
+        f"Erased {events} conversation events and the details of {erased.referrals} referrals; "
+        f"{erased.services_told} services will be told."
+    )
+    return 0
+
+
+def cmd_referrals_withdraw(args: argparse.Namespace) -> int:
+    from chatbot.db import session_scope
+    from chatbot.referrals import store
+    from chatbot.referrals.reference import normalise_reference
+    from chatbot.referrals.runtime import referral_engine
+
+    reference = normalise_reference(args.reference)
+    if reference is None:
+        return _fail(f"'{args.reference}' is not a referral reference (they look like HW-7K3MQ-9PXA1).")
+    with session_scope(referral_engine()) as session:
+        result = store.withdraw(session, reference, dt.datetime.now(dt.timezone.utc))
+    print(f"{reference}: {result.outcome.replace('_', ' ')}")
+    return 1 if result.outcome == store.NOT_FOUND else 0
+
+
+def cmd_referrals_outbox(args: argparse.Namespace) -> int:
+    """Counts only: how many messages wait, were sent or cancelled, and the oldest waiting."""
+    import sqlalchemy as sa
+
+    from chatbot.db import session_scope
+    from chatbot.referrals import models
+    from chatbot.referrals.runtime import referral_engine
+
+    with session_scope(referral_engine()) as session:
+        rows = session.execute(
+            sa.select(models.OutboxRow.state, sa.func.count(), sa.func.min(models.OutboxRow.created_at))
+            .group_by(models.OutboxRow.state)
+            .order_by(models.OutboxRow.state)
+        ).all()
+    summary = {
+        state: {"messages": n, "oldest": oldest.isoformat() if oldest else None} for state, n, oldest in rows
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    elif not summary:
+        print("The outbox is empty.")
+    for state, figures in [] if args.json else summary.items():
+        print(f"{state:10} {figures['messages']:6}  oldest {figures['oldest']}")
+    return 0
+
+
+def cmd_referrals_deliver(_: argparse.Namespace) -> int:
+    from chatbot.knowledge.runtime import current_catalogue
+    from chatbot.referrals.delivery import dispatcher_from_settings
+    from chatbot.referrals.runtime import contact_cipher, referral_engine
+
+    _logging_to_stderr()
+    services = current_catalogue().services
+    dispatcher = dispatcher_from_settings(
+        load_settings(),
+        referral_engine(),
+        contact_cipher(),
+        lambda service_id: services[service_id].name if service_id in services else service_id,
+    )
+    print(dispatcher.run_once(dt.datetime.now(dt.timezone.utc)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chatbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +305,28 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--area", help="area id for services whose export names no known area")
     imp.set_defaults(func=cmd_kb_import_oruk)
+
+    sub.add_parser(
+        "worker", help="deliver referrals and run the retention purge (make run starts it)"
+    ).set_defaults(func=cmd_worker)
+    purge = sub.add_parser("purge", help="run the retention purge now")
+    purge.add_argument("--now", help="pretend it is this ISO date-time (for checking a schedule)")
+    purge.set_defaults(func=cmd_purge)
+    erase = sub.add_parser("erase", help="erase one person's conversation and referral details")
+    erase.add_argument("--sender", required=True, help="the channel's sender id (conversation id)")
+    erase.set_defaults(func=cmd_erase)
+
+    referrals = sub.add_parser("referrals", help="warm referrals")
+    referrals_sub = referrals.add_subparsers(dest="referrals_command", required=True)
+    withdraw = referrals_sub.add_parser("withdraw", help="withdraw consent for a referral by its reference")
+    withdraw.add_argument("reference")
+    withdraw.set_defaults(func=cmd_referrals_withdraw)
+    outbox = referrals_sub.add_parser("outbox", help="counts of waiting, sent and cancelled messages")
+    outbox.add_argument("--json", action="store_true")
+    outbox.set_defaults(func=cmd_referrals_outbox)
+    referrals_sub.add_parser("deliver", help="one delivery round now").set_defaults(
+        func=cmd_referrals_deliver
+    )
     return parser
 
 

@@ -90,5 +90,11 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        SMTP_HOST=settings.smtp_host,
+        SMTP_PORT=str(settings.smtp_port),
+        SMTP_FROM=settings.smtp_from,
+        SMTP_STARTTLS="true" if settings.smtp_starttls else "false",
+        CONVERSATION_RETENTION_DAYS=str(settings.conversation_retention_days),
+        REFERRAL_RETENTION_DAYS=str(settings.referral_retention_days),
     )
     return env

@@ -132,7 +132,9 @@ def start_servers(
             str(settings.action_port),
         ],
         "Rasa server": [
-            _bin("rasa"),
+            sys.executable,
+            "-m",
+            "chatbot.rasa_main",  # Rasa's CLI, with logs kept free of people's words
             "run",
             "--model",
             str(model),
@@ -152,6 +154,8 @@ def start_servers(
             *rasa_args,
         ],
     }
+    # Delivers referrals from the outbox and runs the retention purge.
+    commands["worker"] = [sys.executable, "-m", "chatbot", "worker"]
     try:
         for name, command in commands.items():
             out = None

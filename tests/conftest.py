@@ -29,11 +29,37 @@ def catalogue(knowledge):
     return Catalogue(knowledge)
 
 
+class Mailbox:
+    """What a real SMTP server on loopback received (aiosmtpd)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 (aiosmtpd's name)
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def live_servers(tmp_path_factory):
-    """The real action server and Rasa server, on free ports, with their own databases."""
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    from chatbot.runner import free_port
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory, smtp_server):
+    """The real servers and worker, on free ports, with their own databases and mail server."""
     from chatbot.runner import free_port, start_servers
 
+    controller, _ = smtp_server
+    os.environ["REFERRAL_DISPATCH_SECONDS"] = "0.5"
     var = tmp_path_factory.mktemp("var")
     action_port = free_port()
     settings = replace(
@@ -44,6 +70,9 @@ def live_servers(tmp_path_factory):
         rasa_port=free_port(),
         action_port=action_port,
         action_endpoint_url=f"http://127.0.0.1:{action_port}/webhook",
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_starttls=False,
     )
     servers = start_servers(settings, log_dir=var / "logs")
     yield servers

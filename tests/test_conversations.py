@@ -13,10 +13,15 @@ Checks per turn (all optional):
   not_recommends: service ids that must not be in the payload
   no_recommendations: true when the turn must send no payload
   slots:      slot values after the turn (null means not set)
+  referral:   keys the turn's {"referral": ...} payload must have ({service_id, status})
+  no_referral: true when the turn must send no referral payload
+The text {reference} in what the person says is replaced by the last referral
+reference the conversation was given.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,8 +43,9 @@ def test_there_are_at_least_forty_stories():
 @pytest.mark.parametrize("story", [s for _, s in STORIES], ids=[f"{f}: {s['story']}" for f, s in STORIES])
 def test_story(live_servers, story):
     chat = Conversation(live_servers.rasa_url, token=live_servers.token)
+    reference = None
     for number, turn in enumerate(story["steps"], start=1):
-        replies = chat.say(turn["user"])
+        replies = chat.say(turn["user"].replace("{reference}", reference or "none"))
         texts = chat.texts(replies)
         where = f"turn {number} ({turn['user']!r}) got {texts} {chat.buttons(replies)}"
         for part in turn.get("says", []):
@@ -58,6 +64,17 @@ def test_story(live_servers, story):
             assert ids and ids[0] == turn["first"], f"expected {turn['first']} first in {ids}: {where}"
         for service_id in turn.get("not_recommends", []):
             assert service_id not in ids, f"did not expect {service_id} in {ids}: {where}"
+        referral = chat.custom(replies, "referral")
+        if turn.get("no_referral"):
+            assert referral is None, f"expected no referral payload: {where}"
+        if "referral" in turn:
+            assert referral, f"expected a referral payload: {where}"
+            assert re.fullmatch(r"HW-[0-9A-Z]{5}-[0-9A-Z]{5}", referral["reference"]), where
+            for key, value in turn["referral"].items():
+                assert referral[key] == value, (
+                    f"referral {key}={referral[key]!r}, expected {value!r}: {where}"
+                )
+            reference = referral["reference"]
         if "slots" in turn:
             slots = chat.slots()
             for name, value in turn["slots"].items():

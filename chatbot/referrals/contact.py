@@ -72,3 +72,28 @@ def check_best_time(text: str) -> Checked:
     if choice in BEST_TIMES:
         return Checked(value=choice)
     return Checked(problem="Please choose morning, afternoon, evening or any time.")
+
+
+def readable_phone(e164: str) -> str:
+    """+447700900123 as people write it: 07700 900123."""
+    try:
+        number = phonenumbers.parse(e164, "GB")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+_EMAIL_LIKE = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+_PHONE_LIKE = re.compile(r"\+?[\d(][\d\s()\-.]{7,}\d")
+
+
+def email_in(text: str) -> str:
+    """The address in "it's sam@example.com, thanks", or the text as typed if none stands out."""
+    found = _EMAIL_LIKE.search(text or "")
+    return found.group(0).rstrip(".!?") if found else (text or "")
+
+
+def phone_in(text: str) -> str:
+    """The number in "my mobile is 07911 123456", or the text as typed if none stands out."""
+    found = _PHONE_LIKE.search(text or "")
+    return found.group(0) if found else (text or "")

@@ -104,7 +104,9 @@ def submit(session: Session, submission: Submission, cipher: ContactCipher, now:
             session.flush()
             referral_consent.referral_id = referral.id
             session.add(referral_consent)
-            session.add(_outbox(referral, m.KIND_REFERRAL, submission.method, submission.destination, now))
+            session.add(
+                outbox_message(referral, m.KIND_REFERRAL, submission.method, submission.destination, now)
+            )
     except IntegrityError:
         winner = session.scalar(
             sa.select(m.ReferralRow).where(m.ReferralRow.submission_key == submission.submission_key)
@@ -131,7 +133,7 @@ def record_refusal(session: Session, service_id: str, channel: str, role: str, c
     )
 
 
-def _outbox(
+def outbox_message(
     referral: m.ReferralRow, kind: str, method: str, destination: str, now: dt.datetime
 ) -> m.OutboxRow:
     return m.OutboxRow(
@@ -174,16 +176,21 @@ def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> st
         return ALREADY_WITHDRAWN
     messages = session.scalars(sa.select(m.OutboxRow).where(m.OutboxRow.referral_id == referral.id)).all()
     referral_message = next(msg for msg in messages if msg.kind == m.KIND_REFERRAL)
-    # A message leased by a dispatcher right now may still go out; then the
-    # service hears of the withdrawal as well (the dispatcher checks the status).
     if referral_message.state == m.PENDING:
         referral_message.state = m.CANCELLED
+        # A dispatcher that took it may have sent it and crashed before recording
+        # that: then the service may have it, and must hear of the withdrawal.
+        might_have_it = referral_message.lease_token is not None
         outcome = STOPPED
     else:
-        session.add(
-            _outbox(referral, m.KIND_WITHDRAWAL, referral_message.method, referral_message.destination, now)
-        )
+        might_have_it = True
         outcome = SERVICE_TOLD
+    if might_have_it:
+        session.add(
+            outbox_message(
+                referral, m.KIND_WITHDRAWAL, referral_message.method, referral_message.destination, now
+            )
+        )
     referral.status = m.WITHDRAWN
     referral.status_changed_at = now
     for consent in session.scalars(sa.select(m.ConsentRow).where(m.ConsentRow.referral_id == referral.id)):

@@ -1,0 +1,1 @@
+"""Privacy at rest for conversations: redaction, erasure on request, retention purge."""

@@ -1,0 +1,303 @@
+"""Rasa's SQL tracker store, minus what people type into the referral form.
+
+Rasa keeps every event as plain JSON and has no way to delete a conversation.
+PrivateSQLTrackerStore writes the same rows (one per event, same table, same
+columns) with three differences:
+
+- user and bot messages said while `referral_form` is the active loop are
+  stored as "[redacted]", without entities, metadata or buttons;
+- `contact_*` slot values are stored as "[redacted]" unless they are already
+  "enc:<fernet token>" ciphertext, which must round-trip for the next turn
+  (or contact_route's "phone"/"email", a choice the form reads back);
+- a turn that runs `action_erase_my_data` deletes the whole conversation and
+  stores nothing, so the next message starts a new one.
+
+The tracker Rasa holds in memory during a turn is never changed.
+
+erase_conversation() and purge_conversations() do the same deletions from a CLI,
+with no Rasa server running. Nothing here logs message text, slot values or
+sender ids (on some channels the sender id is a phone number).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    EntitiesAdded,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+REFERRAL_FORM = "referral_form"
+ERASE_ACTION = "action_erase_my_data"
+CONTACT_SLOT_PREFIX = "contact_"
+CIPHERTEXT_PREFIX = "enc:"
+# contact_* slots holding a choice, not a detail: the form reads them back to pick its next
+# question, so these values are kept. Anything else in them is redacted like any contact value.
+CONTACT_CHOICES = {"contact_route": frozenset({"phone", "email"})}
+# Conversations deleted per transaction by the purge: a big purge never holds one giant transaction.
+PURGE_BATCH_SIZE = 200
+
+# Rasa's own table definition, so the CLI functions can never drift from what Rasa writes.
+EVENTS: sa.Table = SQLTrackerStore.SQLEvent.__table__
+
+
+class PrivateSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore that redacts the referral form at rest and forgets a conversation on request.
+
+    endpoints.yml: `type: chatbot.privacy.tracker_store.PrivateSQLTrackerStore` and
+    `url: <SQLAlchemy URL>`; Rasa passes the url as `host`, which SQLTrackerStore
+    accepts as a complete URL.
+    """
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """SQLTrackerStore.save, with each new row redacted, or the conversation erased."""
+        await self.stream_events(tracker)
+
+        with self.session_scope() as session:
+            new_events = self._additional_events(session, tracker)
+            if any(_asks_for_erasure(event) for event in new_events):
+                deleted = _delete_conversation(session, tracker.sender_id)
+                session.commit()
+                logger.info("Erased a conversation on request: %d stored events deleted.", deleted)
+                return
+
+            in_form = referral_form_active_at_each_event(tracker.events)
+            first_new = len(tracker.events) - len(new_events)
+            for event, said_in_form in zip(new_events, in_form[first_new:], strict=True):
+                session.add(self._row(tracker.sender_id, event, said_in_form))
+            session.commit()
+
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> list[Event]:
+        """The tracker's events not stored yet: SQLTrackerStore's count, anchored at the session start.
+
+        Rasa counts the rows stored since the latest SessionStarted (by timestamp)
+        and skips that many events from the start of the tracker. That is right
+        for a tracker Rasa has just retrieved, which begins at that SessionStarted,
+        but the same tracker saved again still begins with `action_session_start`
+        (stamped just before SessionStarted, so not counted) and Rasa stores its
+        last event twice. Counting from where the tracker holds that SessionStarted
+        gives Rasa's answer for a retrieved tracker, and the right one for this.
+        """
+        stored_since_start = self._event_query(
+            session, tracker.sender_id, fetch_events_from_all_sessions=False
+        ).count()
+        latest_start = (
+            session.query(sa.func.max(self.SQLEvent.timestamp))
+            .filter(
+                self.SQLEvent.sender_id == tracker.sender_id,
+                self.SQLEvent.type_name == SessionStarted.type_name,
+            )
+            .scalar()
+        )
+        events = list(tracker.events)
+        return events[_index_of_session_start(events, latest_start) + stored_since_start :]
+
+    def _row(self, sender_id: str, event: Event, said_in_form: bool) -> SQLTrackerStore.SQLEvent:
+        """The row SQLTrackerStore.save would write, with `data` redacted."""
+        data = event.as_dict()
+        intent = (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY)
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=intent,
+            action_name=data.get("name"),
+            data=json.dumps(redacted_for_storage(data, said_in_form)),
+        )
+
+
+def _index_of_session_start(events: Sequence[Event], started_at: float | None) -> int:
+    """Where the tracker holds the SessionStarted the database counts from; 0 if it does not."""
+    positions = [
+        index
+        for index, event in enumerate(events)
+        if isinstance(event, SessionStarted) and event.timestamp == started_at
+    ]
+    return positions[-1] if positions else 0
+
+
+def referral_form_active_at_each_event(events: Iterable[Event]) -> list[bool]:
+    """For each event, in order: was `referral_form` the active loop when it happened?
+
+    Replays the events on a scratch tracker so Rasa's own rules decide (a form
+    ends on ActiveLoop(None), a restart or a new session; rewinds are undone).
+    """
+    # No slots: a tracker without a domain accepts any slot, and only the active loop matters here.
+    replay = DialogueStateTracker("replay", slots=None)
+    flags = []
+    for event in events:
+        replay.update(event)
+        flags.append(replay.active_loop_name == REFERRAL_FORM)
+    return flags
+
+
+def redacted_for_storage(data: dict[str, Any], said_in_form: bool) -> dict[str, Any]:
+    """A copy of a serialised event that is safe to keep. `data` itself is left alone:
+    it shares dicts with the event Rasa is still using."""
+    event_type = data.get("event")
+    if event_type == SlotSet.type_name and _is_plain_contact_detail(data):
+        return {**data, "value": REDACTED}
+    if not said_in_form:
+        return data
+    if event_type == UserUttered.type_name:
+        return _redacted_user_message(data)
+    if event_type == BotUttered.type_name:
+        return _redacted_bot_message(data)
+    if event_type == EntitiesAdded.type_name:
+        return {**data, "entities": []}
+    return data
+
+
+def _is_plain_contact_detail(slot_event: dict[str, Any]) -> bool:
+    name = slot_event.get("name") or ""
+    value = slot_event.get("value")
+    if not name.startswith(CONTACT_SLOT_PREFIX) or value is None:
+        # None keeps a cleared slot empty; "[redacted]" would make the form think it was answered.
+        return False
+    if not isinstance(value, str):
+        return True
+    return not (value.startswith(CIPHERTEXT_PREFIX) or value in CONTACT_CHOICES.get(name, ()))
+
+
+def _redacted_user_message(data: dict[str, Any]) -> dict[str, Any]:
+    # The intent stays: it is not what the person typed, and Rasa's policies read it back.
+    parse_data = {**(data.get("parse_data") or {}), "text": REDACTED, "entities": []}
+    parse_data.pop("metadata", None)
+    redacted = {**data, "text": REDACTED, "parse_data": parse_data}
+    redacted.pop("metadata", None)
+    return redacted
+
+
+def _redacted_bot_message(data: dict[str, Any]) -> dict[str, Any]:
+    # Buttons and custom payloads can repeat what was typed; which response was sent cannot.
+    utter_action = (data.get("metadata") or {}).get("utter_action")
+    redacted = {**data, "text": REDACTED, "data": {}}
+    redacted["metadata"] = {"utter_action": utter_action} if utter_action else {}
+    return redacted
+
+
+def _asks_for_erasure(event: Event) -> bool:
+    return isinstance(event, ActionExecuted) and event.action_name == ERASE_ACTION
+
+
+def _delete_conversation(executor: Session | Connection, sender_id: str) -> int:
+    """Every stored event of one sender, all sessions, in the caller's transaction."""
+    return executor.execute(EVENTS.delete().where(EVENTS.c.sender_id == sender_id)).rowcount
+
+
+# --- Used from the CLI, with no Rasa server running ---
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    conversations: int
+    events: int
+
+
+def erase_conversation(url: str, sender_id: str) -> int:
+    """Delete every stored event of `sender_id`; returns how many rows went.
+
+    One transaction: the conversation is either forgotten or untouched.
+    """
+    with _engine(url) as engine:
+        if not _has_events_table(engine):
+            return 0
+        with engine.begin() as connection:
+            deleted = _delete_conversation(connection, sender_id)
+    logger.info("Erased a conversation: %d stored events deleted.", deleted)
+    return deleted
+
+
+def purge_conversations(
+    url: str, older_than: dt.timedelta, now: dt.datetime, batch_size: int = PURGE_BATCH_SIZE
+) -> PurgeReport:
+    """Delete every conversation whose latest event is older than `now - older_than`.
+
+    Whole conversations go, `batch_size` at a time, each batch in its own
+    transaction. A conversation that gets a new event while the purge runs is
+    kept. `now` may be aware or naive local time (as datetime.now() gives).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cutoff = (now - older_than).timestamp()  # Rasa stores time.time(): seconds since the epoch
+    conversations = events = 0
+    with _engine(url) as engine:
+        if not _has_events_table(engine):
+            return PurgeReport(conversations=0, events=0)
+        with engine.connect() as connection:
+            stale = list(connection.execute(_stale_senders(cutoff)).scalars())
+        for batch in _batches(stale, batch_size):
+            with engine.begin() as connection:
+                deleted_events, deleted_conversations = _delete_stale(connection, batch, cutoff)
+            events += deleted_events
+            conversations += deleted_conversations
+    logger.info("Purged %d conversations (%d stored events).", conversations, events)
+    return PurgeReport(conversations=conversations, events=events)
+
+
+def _stale_senders(cutoff: float) -> sa.sql.Select:
+    return (
+        sa.select(EVENTS.c.sender_id)
+        .group_by(EVENTS.c.sender_id)
+        .having(sa.func.max(EVENTS.c.timestamp) < cutoff)
+    )
+
+
+def _delete_stale(connection: Connection, senders: Sequence[str], cutoff: float) -> tuple[int, int]:
+    """Delete these conversations unless one has had a new event since the purge looked.
+
+    Returns (events deleted, conversations deleted).
+    """
+    # An alias, or SQLAlchemy would correlate the subquery with the table being deleted from.
+    recent = EVENTS.alias("recent")
+    has_recent_event = sa.select(recent.c.sender_id).where(
+        recent.c.sender_id.in_(senders), recent.c.timestamp >= cutoff
+    )
+    deleted = connection.execute(
+        EVENTS.delete().where(EVENTS.c.sender_id.in_(senders), EVENTS.c.sender_id.not_in(has_recent_event))
+    ).rowcount
+    kept = connection.execute(
+        sa.select(sa.func.count(sa.distinct(EVENTS.c.sender_id))).where(EVENTS.c.sender_id.in_(senders))
+    ).scalar_one()
+    return deleted, len(senders) - kept
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    # Rasa's engine options, so POSTGRESQL_SCHEMA picks the same schema Rasa writes to.
+    engine = sa.create_engine(url, future=True, **create_engine_kwargs(url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _has_events_table(engine: Engine) -> bool:
+    # Rasa creates the table on first start; before that there is nothing to delete.
+    return sa.inspect(engine).has_table(EVENTS.name)

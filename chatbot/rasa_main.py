@@ -1,0 +1,55 @@
+"""`python -m chatbot.rasa_main …`: Rasa's own command line, with logs that keep people's words out.
+
+Rasa 3.6 logs through structlog. Two of its defaults could put message text,
+slot values or contact details into a log file:
+- its JSON renderer (used whenever output is not a terminal) prints the local
+  variables of every frame of a logged exception;
+- at DEBUG level, events carry the text, entities and slots; Rasa's hook for
+  masking them (`_anonymizer`) does nothing without the paid Rasa Pro plugin.
+We swap in a traceback renderer without locals and a masker for those keys,
+before Rasa configures logging. Everything else is Rasa's unchanged `main()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rasa.utils.log_utils as rasa_log_utils
+import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+MASKED = "[masked]"
+# The keys Rasa's own anonymizer lists, plus the sender id (a Telegram chat id is personal).
+PERSONAL_KEYS = frozenset(
+    {
+        "text", "response_text", "user_text", "slot_values", "parse_data_text", "parse_data_entities",
+        "prediction_events", "tracker_latest_message", "prefilled_slots", "message", "response",
+        "slot_candidates", "rasa_event", "rasa_events", "tracker_states", "current_states", "old_states",
+        "successes", "current_entity", "next_entity", "states", "entity", "token_text", "user_message",
+        "json_message", "sender_id", "value", "slot_value", "events", "entities",
+    }
+)  # fmt: skip
+
+
+def mask_personal_values(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key in PERSONAL_KEYS.intersection(event_dict):
+        event_dict[key] = MASKED
+    return event_dict
+
+
+def keep_logs_free_of_personal_data() -> None:
+    rasa_log_utils._anonymizer = mask_personal_values
+    structlog.processors.dict_tracebacks = structlog.processors.ExceptionRenderer(
+        ExceptionDictTransformer(show_locals=False)
+    )
+
+
+def main() -> None:
+    keep_logs_free_of_personal_data()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
