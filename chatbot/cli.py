@@ -27,17 +27,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     counts = load_files_into_database()
     print(f"==> knowledge loaded: {counts['services']} services, {counts['areas']} areas")
-    print("==> starting the action server and the Rasa server (about 10-30 s) ...")
+    print("==> starting the action server, the Rasa server and the worker (about 10-30 s) ...")
     try:
         servers = start_servers(settings, log_dir=None if args.foreground_logs else settings.var_dir / "logs")
     except StartError as error:
         return _fail(str(error))
     public = f"http://localhost:{settings.rasa_port}"
+    mail = (
+        f"by email through {settings.smtp_host}:{settings.smtp_port}"
+        if settings.smtp_host
+        else f"to {settings.var_dir / 'mail'} (set SMTP_HOST to send them)"
+    )
     print(
         f"\nReady.\n"
         f"  Chat page:     {public}/webhooks/web/\n"
         f'  REST channel:  POST {public}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}\n'
         f"  Logs:          {settings.var_dir / 'logs'}\n"
+        f"  Referrals go:  {mail}\n"
         f"Press Ctrl-C to stop.",
         flush=True,
     )
