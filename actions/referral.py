@@ -543,6 +543,17 @@ class ActionSubmitReferral(Action):
         service_id = tracker.get_slot("referral_service_id")
         service = current_catalogue().services.get(service_id or "")
         outcome = tracker.get_slot("referral_outcome")
+        if (
+            not outcome
+            and tracker.get_slot("referral_confirmed") != "yes"
+            and tracker.get_slot("referral_reference")
+        ):
+            # "yes" again after it was sent (a retry after an error that was not ours to see).
+            reference = tracker.get_slot("referral_reference")
+            dispatcher.utter_message(
+                text=f"Your referral {reference} is already on its way. Nothing more is needed."
+            )
+            return []
         if service is None or outcome or tracker.get_slot("referral_confirmed") != "yes":
             return self._no_referral(dispatcher, tracker, service, outcome)
         try:

@@ -59,6 +59,28 @@ class Servers:
     token: str
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     log_dir: Path | None = None
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def launch(self, name: str) -> None:
+        """Start one process (again): used at start-up, and by fault tests after a kill."""
+        out = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / (name.replace(" ", "_") + ".log"), "ab")  # noqa: SIM115
+        self.processes[name] = subprocess.Popen(
+            self.commands[name],
+            cwd=self.settings.project_root,
+            env=self.environment,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,  # we deliver Ctrl-C ourselves, in order
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill would: no clean-up runs."""
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask each process to stop (SIGINT, like Ctrl-C); kill what does not."""
@@ -156,20 +178,11 @@ def start_servers(
     }
     # Delivers referrals from the outbox and runs the retention purge.
     commands["worker"] = [sys.executable, "-m", "chatbot", "worker"]
+    servers.commands = commands
+    servers.environment = env
     try:
-        for name, command in commands.items():
-            out = None
-            if log_dir:
-                log_dir.mkdir(parents=True, exist_ok=True)
-                out = open(log_dir / (name.replace(" ", "_") + ".log"), "ab")  # noqa: SIM115
-            servers.processes[name] = subprocess.Popen(
-                command,
-                cwd=root,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT if out else None,
-                start_new_session=True,  # we deliver Ctrl-C ourselves, in order
-            )
+        for name in commands:
+            servers.launch(name)
         _wait_for(f"{servers.action_url}/health", servers, "action server", timeout)
         _wait_for(f"{servers.rasa_url}/webhooks/rest/", servers, "Rasa server", timeout)
     except BaseException:

@@ -53,14 +53,11 @@ def smtp_server():
     controller.stop()
 
 
-@pytest.fixture(scope="session")
-def live_servers(tmp_path_factory, smtp_server):
-    """The real servers and worker, on free ports, with their own databases and mail server."""
+def start_test_servers(var, smtp_port: int):
+    """The real servers and worker, on free ports, with their own databases, mailing smtp_port."""
     from chatbot.runner import free_port, start_servers
 
-    controller, _ = smtp_server
     os.environ["REFERRAL_DISPATCH_SECONDS"] = "0.5"
-    var = tmp_path_factory.mktemp("var")
     action_port = free_port()
     settings = replace(
         load_settings(),
@@ -71,9 +68,16 @@ def live_servers(tmp_path_factory, smtp_server):
         action_port=action_port,
         action_endpoint_url=f"http://127.0.0.1:{action_port}/webhook",
         smtp_host="127.0.0.1",
-        smtp_port=controller.port,
+        smtp_port=smtp_port,
         smtp_starttls=False,
     )
-    servers = start_servers(settings, log_dir=var / "logs")
+    return start_servers(settings, log_dir=var / "logs")
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory, smtp_server):
+    """Shared by every test that only talks to the servers (they take 10-30 s to start)."""
+    controller, _ = smtp_server
+    servers = start_test_servers(tmp_path_factory.mktemp("var"), controller.port)
     yield servers
     servers.stop()
