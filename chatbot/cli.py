@@ -79,11 +79,23 @@ def _knowledge_or_exit():
 
 
 def cmd_kb_validate(_: argparse.Namespace) -> int:
+    from chatbot.referrals.consent import read_wording
+    from chatbot.sources import load_sources
+
     k = _knowledge_or_exit()
+    knowledge_dir = load_settings().knowledge_dir
+    try:
+        sources = load_sources(knowledge_dir)
+        wording = read_wording(knowledge_dir / "referrals" / "consent.yaml")
+    except KnowledgeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, ValueError, OSError) as error:
+        return _fail(f"knowledge/referrals/consent.yaml: {error!r}")
     print(
         f"knowledge/ is valid: {len(k.services)} services, {len(k.areas)} areas, "
         f"{len(k.gp_surgeries)} GP surgeries, {len(k.organizations)} organisations, "
-        f"{len(k.answers)} answers."
+        f"{len(k.answers)} answers, {len(sources)} share-link sources, consent wording {wording.version}."
     )
     return 0
 
@@ -282,6 +294,44 @@ def cmd_referrals_deliver(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share_link(args: argparse.Namespace) -> int:
+    """A link (and a printable QR code) that a peer mentor, GP surgery or council hands out."""
+    import os
+
+    from chatbot.share import ShareError, default_base_url, telegram_link, web_link, write_qr_png
+    from chatbot.sources import load_sources
+
+    try:
+        sources = load_sources(load_settings().knowledge_dir)
+    except KnowledgeError as error:
+        print(error, file=sys.stderr)
+        return _fail("fix knowledge/sources.yaml, then run the command again.")
+    source = sources.get(args.source)
+    if source is None:
+        known = ", ".join(sorted(sources)) or "none yet"
+        return _fail(
+            f"no share-link source has the id '{args.source}'. Known sources: {known}. "
+            "Add new ones to knowledge/sources.yaml."
+        )
+    try:
+        if args.channel == "telegram":
+            link = telegram_link(args.bot_username or os.environ.get("TELEGRAM_BOT_USERNAME", ""), source.id)
+        else:
+            link = web_link(args.base_url or default_base_url(load_settings().rasa_port), source.id)
+        qr = write_qr_png(link, Path(args.qr)) if args.qr else None
+    except ShareError as error:
+        return _fail(str(error))
+    except OSError as error:
+        return _fail(f"could not write {args.qr}: {error.strerror or error}")
+    print(link)
+    mode = " Conversations start in professional mode (about the patient)." if source.professional else ""
+    print(f"{source.name}: a {args.channel} link ({source.kind.replace('_', ' ')}).{mode}", file=sys.stderr)
+    if qr:
+        size = f"{qr.pixels} x {qr.pixels} px, error correction {qr.error}"
+        print(f"QR code: {qr.path} ({size})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chatbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -333,6 +383,14 @@ def build_parser() -> argparse.ArgumentParser:
     referrals_sub.add_parser("deliver", help="one delivery round now").set_defaults(
         func=cmd_referrals_deliver
     )
+
+    share = sub.add_parser("share-link", help="a link (and QR code) for a source in knowledge/sources.yaml")
+    share.add_argument("--source", required=True, metavar="ID", help="an id in knowledge/sources.yaml")
+    share.add_argument("--channel", choices=("web", "telegram"), default="web")
+    share.add_argument("--base-url", metavar="URL", help="public address (default: PUBLIC_BASE_URL)")
+    share.add_argument("--bot-username", metavar="NAME", help="default: TELEGRAM_BOT_USERNAME")
+    share.add_argument("--qr", metavar="PATH", help="also write a printable QR code PNG here")
+    share.set_defaults(func=cmd_share_link)
     return parser
 
 
