@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import sys
 import time
@@ -33,6 +34,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StartError as error:
         return _fail(str(error))
     public = f"http://localhost:{settings.rasa_port}"
+    telegram = (
+        f"bridge running ({os.environ.get('TELEGRAM_MODE', 'polling')}; see docs/telegram.md)"
+        if os.environ.get("TELEGRAM_BOT_TOKEN")
+        else "off (set TELEGRAM_BOT_TOKEN to start it)"
+    )
     mail = (
         f"by email through {settings.smtp_host}:{settings.smtp_port}"
         if settings.smtp_host
@@ -44,6 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f'  REST channel:  POST {public}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}\n'
         f"  Logs:          {settings.var_dir / 'logs'}\n"
         f"  Referrals go:  {mail}\n"
+        f"  Telegram:      {telegram}\n"
         f"Press Ctrl-C to stop.",
         flush=True,
     )

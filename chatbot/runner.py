@@ -185,6 +185,11 @@ def start_servers(
             servers.launch(name)
         _wait_for(f"{servers.action_url}/health", servers, "action server", timeout)
         _wait_for(f"{servers.rasa_url}/webhooks/rest/", servers, "Rasa server", timeout)
+        if env.get("TELEGRAM_BOT_TOKEN"):
+            # The Telegram bridge talks to Rasa's REST channel, so it starts once Rasa answers.
+            commands["telegram bridge"] = [sys.executable, "-m", "chatbot.channels.telegram"]
+            env["RASA_URL"] = servers.rasa_url
+            servers.launch("telegram bridge")
     except BaseException:
         servers.stop()
         raise

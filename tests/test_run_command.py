@@ -28,6 +28,7 @@ def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
         "ACTION_PORT": str(action_port),
     }
     env.pop("ACTION_ENDPOINT_URL", None)
+    env.pop("TELEGRAM_BOT_TOKEN", None)  # never start a bridge against the real Telegram
     proc = subprocess.Popen(
         [sys.executable, "-m", "chatbot", "run"],
         cwd=PROJECT_ROOT,
