@@ -46,6 +46,7 @@ validate: setup
 	@$(PY) -m chatbot kb validate
 
 test: validate train
+	@bash scripts/setup_browser.sh  # Debian's Chromium, for the web widget's tests
 	@echo "==> pytest"
 	@$(PY) -m pytest
 	@echo "==> Rasa test stories"

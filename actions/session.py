@@ -2,8 +2,9 @@
 
 Rasa runs `action_session_start` before the first message of a conversation (and
 again after `session_expiration_time` of silence), with that message's metadata in
-the slot `session_started_metadata`. The web page, socket.io (`customData`), the
-Telegram bridge and the REST channel (`"metadata"` in the body) pass a share link's
+the slot `session_started_metadata`. The web widget (socket.io `metadata`, also sent
+as `customData`), the Telegram bridge and the REST channel (`"metadata"` in the body)
+pass a share link's
 source as `{"source": "<id>"}`, optionally with `"channel"`.
 
 So a source is recorded once per conversation, never per person: the row holds the

@@ -69,7 +69,7 @@ def test_http_api_refuses_requests_without_the_token(live_servers):
 def test_chat_page_is_served_locally(live_servers):
     with urllib.request.urlopen(f"{live_servers.rasa_url}/webhooks/web/", timeout=10) as response:
         html = response.read().decode()
-    assert "<html" in html and "chat.js" in html
+    assert "<html" in html and "widget.js" in html
     assert "https://" not in html  # no CDN at run time
 
 
