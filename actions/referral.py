@@ -107,7 +107,7 @@ def _squash(text: str) -> str:
 def how_to_self_refer(dispatcher: CollectingDispatcher, services: list[Service]) -> None:
     for service in services:
         dispatcher.utter_message(
-            text=f"To contact {service.name} yourself: {service.referral.how_to.strip()}"
+            text=f"To get to {service.name} without me: {service.referral.route_without_us.strip()}"
         )
 
 
@@ -169,7 +169,9 @@ class ActionStartReferral(Action):
             wording = current_wording()
             for service in [wanted] if wanted else services:
                 dispatcher.utter_message(
-                    text=wording.texts["helper_cannot_consent"].format(how_to=service.referral.how_to.strip())
+                    text=wording.texts["helper_cannot_consent"].format(
+                        how_to=service.referral.route_without_us.strip()
+                    )
                 )
             return []
         referable = [s for s in services if can_refer(s, role)]

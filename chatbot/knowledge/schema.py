@@ -92,10 +92,16 @@ class Referral:
     webhook_url: str = ""
     response_days: int | None = None
     accepts_from: tuple[str, ...] = ()
+    # For a service we refer to: how to get there without us (after a "no" to consent).
+    without_us: str = ""
 
     @property
     def takes_warm_referral(self) -> bool:
         return self.method in ("email", "webhook")
+
+    @property
+    def route_without_us(self) -> str:
+        return self.without_us or self.how_to
 
 
 @dataclass(frozen=True)
@@ -348,7 +354,9 @@ def _parse_referral(r: _Reader | None, service_r: _Reader) -> Referral:
     if r is None:
         service_r.fail("referral", "is required: how does a person get to this service?")
         return Referral(method="none")
-    r.unknown_fields({"method", "how_to", "email", "webhook_url", "response_days", "accepts_from"})
+    r.unknown_fields(
+        {"method", "how_to", "email", "webhook_url", "response_days", "accepts_from", "without_us"}
+    )
     days = r.number("response_days", minimum=1)
     referral = Referral(
         method=r.choice("method", vocab.REFERRAL_METHODS),
@@ -357,6 +365,7 @@ def _parse_referral(r: _Reader | None, service_r: _Reader) -> Referral:
         webhook_url=r.text("webhook_url", False),
         response_days=int(days) if days is not None else None,
         accepts_from=r.strings("accepts_from", vocab.REFERRERS),
+        without_us=r.text("without_us", False),
     )
     if referral.method == "email" and "@" not in referral.email:
         r.fail("referral.email", "is required when method is email")
