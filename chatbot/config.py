@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The Rasa HTTP API token travels in this variable, never on a command line (see rasa_main.py).
+RASA_TOKEN_ENV = "CHATBOT_RASA_AUTH_TOKEN"
 
 
 def _env(name: str, default: str) -> str:

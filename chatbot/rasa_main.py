@@ -7,16 +7,25 @@ slot values or contact details into a log file:
 - at DEBUG level, events carry the text, entities and slots; Rasa's hook for
   masking them (`_anonymizer`) does nothing without the paid Rasa Pro plugin.
 We swap in a traceback renderer without locals and a masker for those keys,
-before Rasa configures logging. Everything else is Rasa's unchanged `main()`.
+before Rasa configures logging.
+
+The HTTP API token comes in the environment (RASA_TOKEN_ENV) and is
+added to Rasa's arguments here, inside the process: on the command line any
+local user could read it with `ps`, while a process's environment is readable
+only by its owner. Everything else is Rasa's unchanged `main()`.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import rasa.utils.log_utils as rasa_log_utils
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+
+from chatbot.config import RASA_TOKEN_ENV
 
 MASKED = "[masked]"
 # The keys Rasa's own anonymizer lists, plus the sender id (a Telegram chat id is personal).
@@ -44,8 +53,15 @@ def keep_logs_free_of_personal_data() -> None:
     )
 
 
+def pass_the_token_privately() -> None:
+    token = os.environ.pop(RASA_TOKEN_ENV, "")  # popped: Rasa's own child processes do not need it
+    if token and "--auth-token" not in sys.argv:
+        sys.argv += ["--auth-token", token]
+
+
 def main() -> None:
     keep_logs_free_of_personal_data()
+    pass_the_token_privately()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

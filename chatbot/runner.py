@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatbot.config import Settings, rasa_environment
+from chatbot.config import RASA_TOKEN_ENV, Settings, rasa_environment
 
 
 class StartError(RuntimeError):
@@ -61,6 +61,8 @@ class Servers:
     log_dir: Path | None = None
     commands: dict[str, list[str]] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
+    # Secrets one process needs and the others must not see (the API token).
+    private_environment: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def launch(self, name: str) -> None:
         """Start one process (again): used at start-up, and by fault tests after a kill."""
@@ -71,7 +73,7 @@ class Servers:
         self.processes[name] = subprocess.Popen(
             self.commands[name],
             cwd=self.settings.project_root,
-            env=self.environment,
+            env={**self.environment, **self.private_environment.get(name, {})},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,  # we deliver Ctrl-C ourselves, in order
@@ -168,9 +170,7 @@ def start_servers(
             host,
             "--port",
             str(settings.rasa_port),
-            "--enable-api",
-            "--auth-token",
-            token,
+            "--enable-api",  # the token comes in the environment: see chatbot/rasa_main.py
             "--cors",
             os.environ.get("CORS_ORIGINS", f"http://localhost:{settings.rasa_port}"),
             *rasa_args,
@@ -180,6 +180,7 @@ def start_servers(
     commands["worker"] = [sys.executable, "-m", "chatbot", "worker"]
     servers.commands = commands
     servers.environment = env
+    servers.private_environment = {"Rasa server": {RASA_TOKEN_ENV: token}}
     try:
         for name in commands:
             servers.launch(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from tests.chat import Conversation
 
@@ -84,3 +85,13 @@ def test_server_logs_hold_no_errors_and_no_message_text(live_servers):
     # The one expected error: the test above calls the API without its token.
     errors = [line for line in logs.splitlines() if " ERROR " in line and "not authenticated" not in line]
     assert errors == []
+
+
+def test_the_api_token_is_not_on_any_command_line(live_servers):
+    """Any local user can read a command line with `ps`; the token travels in the environment."""
+    for process in live_servers.processes.values():
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode(errors="replace")
+        assert live_servers.token not in cmdline
+    chat = Conversation(live_servers.rasa_url, token=live_servers.token)
+    chat.say("hi")
+    assert chat.slots()["requested_slot"] == "user_role"  # and the API still takes the token
