@@ -55,8 +55,9 @@ def keep_logs_free_of_personal_data() -> None:
 
 def pass_the_token_privately() -> None:
     token = os.environ.pop(RASA_TOKEN_ENV, "")  # popped: Rasa's own child processes do not need it
-    if token and "--auth-token" not in sys.argv:
-        sys.argv += ["--auth-token", token]
+    if token and not any(arg.startswith("--auth-token") for arg in sys.argv):
+        # One argument with "=": a token that starts with "-" would read as an option.
+        sys.argv.append(f"--auth-token={token}")
 
 
 def main() -> None:
