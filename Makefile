@@ -15,7 +15,7 @@ export REDIS_LOCK_DB ?= 1
 
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/*/*.yml)
 
-.PHONY: setup run train validate test test-python test-stories nlu-eval lint lock clean help
+.PHONY: setup run train validate test test-production production-up bench nlu-eval lint lock clean help
 
 help:
 	@echo "make run    start the assistant on embedded defaults (sets up and trains if needed)"
@@ -52,6 +52,17 @@ test: validate train
 	@echo "==> Rasa test stories"
 	@$(RASA) test core --model models/assistant.tar.gz --stories tests/stories \
 	  --fail-on-prediction-errors --out var/results --quiet
+
+# The production profile (PostgreSQL, Redis, nginx, 2 Rasa + 2 action servers): docs/deployment.md.
+# The Makefile's embedded-default exports must not reach it.
+production-up: train
+	@bash scripts/setup_production.sh
+	@env -u TRACKER_STORE_URL -u LOCK_STORE_TYPE -u ACTION_ENDPOINT_URL $(PY) -m chatbot production up
+
+test-production: validate train  ## the production profile's tests (private PostgreSQL and Redis; about 2 min)
+	@bash scripts/setup_production.sh
+	@echo "==> production profile tests"
+	@$(PY) -m pytest tests/production
 
 nlu-eval: train  ## NLU quality: 5-fold cross-validation and the held-out sets (about 3 minutes)
 	@$(PY) scripts/nlu_eval.py

@@ -339,6 +339,24 @@ def cmd_share_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_production_up(args: argparse.Namespace) -> int:
+    from chatbot.production import stack
+
+    return stack.up_detached(args.timeout) if args.detach else stack.up(args.timeout)
+
+
+def cmd_production_down(args: argparse.Namespace) -> int:
+    from chatbot.production import stack
+
+    return stack.down(args.timeout)
+
+
+def cmd_production_status(args: argparse.Namespace) -> int:
+    from chatbot.production import stack
+
+    return stack.status(as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chatbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -398,6 +416,24 @@ def build_parser() -> argparse.ArgumentParser:
     share.add_argument("--bot-username", metavar="NAME", help="default: TELEGRAM_BOT_USERNAME")
     share.add_argument("--qr", metavar="PATH", help="also write a printable QR code PNG here")
     share.set_defaults(func=cmd_share_link)
+
+    production = sub.add_parser(
+        "production",
+        help="the production profile: PostgreSQL, Redis, several Rasa and action servers behind nginx",
+    )
+    production_sub = production.add_subparsers(dest="production_command", required=True)
+    production_up = production_sub.add_parser(
+        "up", help="migrate the database, then start and supervise everything (docs/deployment.md)"
+    )
+    production_up.add_argument("--detach", action="store_true", help="run in the background until ready")
+    production_up.add_argument("--timeout", type=float, default=300.0, metavar="S", help="start-up limit")
+    production_up.set_defaults(func=cmd_production_up)
+    production_down = production_sub.add_parser("down", help="stop what `production up` started")
+    production_down.add_argument("--timeout", type=float, default=60.0, metavar="S")
+    production_down.set_defaults(func=cmd_production_down)
+    production_status = production_sub.add_parser("status", help="each process: pid, port, health")
+    production_status.add_argument("--json", action="store_true")
+    production_status.set_defaults(func=cmd_production_status)
     return parser
 
 

@@ -126,6 +126,45 @@ def _wait_for(url: str, servers: Servers, name: str, timeout: float) -> None:
     raise StartError(f"The {name} did not answer at {url} within {timeout:.0f} s. {servers._log_hint(name)}")
 
 
+def wait_until_answers(url: str, servers: Servers, name: str, timeout: float) -> None:
+    """Wait for `url` to answer 200; StartError if it does not, or if any process of `servers` stops."""
+    _wait_for(url, servers, name, timeout)
+
+
+def action_server_command(port: int) -> list[str]:
+    """The action server's command (one per port in the production profile)."""
+    return [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_server_command(
+    model: Path, host: str, port: int, cors: str, rasa_args: tuple[str, ...] = ()
+) -> list[str]:
+    """The Rasa server's command (one per port in the production profile).
+
+    The API token is not here: it goes in the process's environment (RASA_TOKEN_ENV).
+    """
+    return [
+        sys.executable,
+        "-m",
+        "chatbot.rasa_main",  # Rasa's CLI, with logs kept free of people's words
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        "credentials.yml",
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--enable-api",  # the token comes in the environment: see chatbot/rasa_main.py
+        "--cors",
+        cors,
+        *rasa_args,
+    ]
+
+
 def start_servers(
     settings: Settings,
     log_dir: Path | None = None,
@@ -146,35 +185,14 @@ def start_servers(
         log_dir=log_dir,
     )
     commands = {
-        "action server": [
-            _bin("rasa"),
-            "run",
-            "actions",
-            "--actions",
-            "actions",
-            "--port",
-            str(settings.action_port),
-        ],
-        "Rasa server": [
-            sys.executable,
-            "-m",
-            "chatbot.rasa_main",  # Rasa's CLI, with logs kept free of people's words
-            "run",
-            "--model",
-            str(model),
-            "--endpoints",
-            "endpoints.yml",
-            "--credentials",
-            "credentials.yml",
-            "--interface",
+        "action server": action_server_command(settings.action_port),
+        "Rasa server": rasa_server_command(
+            model,
             host,
-            "--port",
-            str(settings.rasa_port),
-            "--enable-api",  # the token comes in the environment: see chatbot/rasa_main.py
-            "--cors",
+            settings.rasa_port,
             os.environ.get("CORS_ORIGINS", f"http://localhost:{settings.rasa_port}"),
-            *rasa_args,
-        ],
+            rasa_args,
+        ),
     }
     # Delivers referrals from the outbox and runs the retention purge.
     commands["worker"] = [sys.executable, "-m", "chatbot", "worker"]

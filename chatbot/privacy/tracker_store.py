@@ -70,6 +70,16 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
     accepts as a complete URL.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rasa's engine keeps dead pooled connections after a database restart, so the
+        # first message on each process afterwards was read as a new conversation and
+        # lost. Same URL and options, plus a ping before a pooled connection is reused.
+        url = self.engine.url.render_as_string(hide_password=False)
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """SQLTrackerStore.save, with each new row redacted, or the conversation erased."""
         await self.stream_events(tracker)
