@@ -586,7 +586,10 @@ def down(timeout: float = 60.0) -> int:
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + timeout
-        while supervisor_running(production) and time.monotonic() < deadline:
+        # Until the supervisor has really exited, not only released its lock.
+        while time.monotonic() < deadline and (
+            supervisor_running(production) or start_ticks(pid) is not None
+        ):
             time.sleep(0.25)
     # Whatever is left (the supervisor was killed, or did not finish): stop it by process group.
     left = [r for r in (state or {}).get("processes", {}).values() if process_alive(r)]
