@@ -64,6 +64,9 @@ test-production: validate train  ## the production profile's tests (private Post
 	@echo "==> production profile tests"
 	@$(PY) -m pytest tests/production
 
+bench: train  ## the full assistant against a bare `rasa init` bot, in one run (bench/run.py --help)
+	@$(PY) bench/run.py
+
 nlu-eval: train  ## NLU quality: 5-fold cross-validation and the held-out sets (about 3 minutes)
 	@$(PY) scripts/nlu_eval.py
 
