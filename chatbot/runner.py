@@ -112,7 +112,8 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _wait_for(url: str, servers: Servers, name: str, timeout: float) -> None:
+def wait_until_answers(url: str, servers: Servers, name: str, timeout: float) -> None:
+    """Wait for `url` to answer 200; StartError if it does not, or if any process of `servers` stops."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         servers.check_alive()
@@ -124,11 +125,6 @@ def _wait_for(url: str, servers: Servers, name: str, timeout: float) -> None:
             pass
         time.sleep(0.25)
     raise StartError(f"The {name} did not answer at {url} within {timeout:.0f} s. {servers._log_hint(name)}")
-
-
-def wait_until_answers(url: str, servers: Servers, name: str, timeout: float) -> None:
-    """Wait for `url` to answer 200; StartError if it does not, or if any process of `servers` stops."""
-    _wait_for(url, servers, name, timeout)
 
 
 def action_server_command(port: int) -> list[str]:
@@ -202,8 +198,8 @@ def start_servers(
     try:
         for name in commands:
             servers.launch(name)
-        _wait_for(f"{servers.action_url}/health", servers, "action server", timeout)
-        _wait_for(f"{servers.rasa_url}/webhooks/rest/", servers, "Rasa server", timeout)
+        wait_until_answers(f"{servers.action_url}/health", servers, "action server", timeout)
+        wait_until_answers(f"{servers.rasa_url}/webhooks/rest/", servers, "Rasa server", timeout)
         if env.get("TELEGRAM_BOT_TOKEN"):
             # The Telegram bridge talks to Rasa's REST channel, so it starts once Rasa answers.
             commands["telegram bridge"] = [sys.executable, "-m", "chatbot.channels.telegram"]

@@ -86,16 +86,8 @@ def submit(session: Session, submission: Submission, cipher: ContactCipher, now:
         best_time=submission.best_time,
         shared_facts=submission.shared_facts,
     )
-    consent = submission.consent
-    referral_consent = m.ConsentRow(
-        service_id=submission.service_id,
-        decision="given",
-        wording_version=consent.wording_version,
-        given_by=consent.given_by,
-        how=consent.how,
-        channel=submission.channel,
-        role=submission.role,
-        decided_at=consent.decided_at,
+    referral_consent = _consent_row(
+        submission.service_id, "given", submission.channel, submission.role, submission.consent
     )
     try:
         # A savepoint: a second submitter racing us on the same key loses cleanly.
@@ -119,17 +111,19 @@ def submit(session: Session, submission: Submission, cipher: ContactCipher, now:
 
 def record_refusal(session: Session, service_id: str, channel: str, role: str, consent: Consent) -> None:
     """A "no": counted for the commissioners' report, with nothing about the person."""
-    session.add(
-        m.ConsentRow(
-            service_id=service_id,
-            decision="refused",
-            wording_version=consent.wording_version,
-            given_by=consent.given_by,
-            how=consent.how,
-            channel=channel,
-            role=role,
-            decided_at=consent.decided_at,
-        )
+    session.add(_consent_row(service_id, "refused", channel, role, consent))
+
+
+def _consent_row(service_id: str, decision: str, channel: str, role: str, consent: Consent) -> m.ConsentRow:
+    return m.ConsentRow(
+        service_id=service_id,
+        decision=decision,
+        wording_version=consent.wording_version,
+        given_by=consent.given_by,
+        how=consent.how,
+        channel=channel,
+        role=role,
+        decided_at=consent.decided_at,
     )
 
 
