@@ -14,11 +14,35 @@ import sqlalchemy as sa
 
 from chatbot.db import Base
 
-# Statuses a referral moves through (issue 9 adds the service's own updates).
+# Statuses a referral moves through. The service reports the middle ones
+# (chatbot/referrals/status.py says which change may follow which).
 SUBMITTED = "submitted"  # stored and waiting in the outbox
 DELIVERED = "delivered"  # the service has it
+ACKNOWLEDGED = "acknowledged"  # the service says it has read it
+CONTACTED = "contacted"  # the service has spoken to the person
+SUPPORT_STARTED = "support_started"
+DECLINED = "declined"  # the service cannot help (or the person said no to it)
+COULD_NOT_CONTACT = "could_not_contact"
 WITHDRAWN = "withdrawn"  # the person changed their mind (or erased their data)
-REFERRAL_STATUSES = (SUBMITTED, DELIVERED, WITHDRAWN)
+REFERRAL_STATUSES = (
+    SUBMITTED,
+    DELIVERED,
+    ACKNOWLEDGED,
+    CONTACTED,
+    SUPPORT_STARTED,
+    DECLINED,
+    COULD_NOT_CONTACT,
+    WITHDRAWN,
+)
+
+PURPOSE_REFERRAL = "referral"
+PURPOSE_CALLBACK = "callback"
+
+# Who made a status change.
+BY_SERVICE = "service"
+BY_PERSON = "person"
+BY_SYSTEM = "system"
+CHANGED_BY = (BY_SERVICE, BY_PERSON, BY_SYSTEM)
 
 # Outbox message kinds and states.
 KIND_REFERRAL = "referral"
@@ -42,6 +66,9 @@ class ReferralRow(Base):
     status = sa.Column(sa.String(20), nullable=False, index=True)
     channel = sa.Column(sa.String(40), nullable=False)
     role = sa.Column(sa.String(20), nullable=False)  # self | patient
+    # A referral to a service, or a call-back request to the area's single point
+    # of access: the same consent, details, outbox and statuses.
+    purpose = sa.Column(sa.String(10), nullable=False, default=PURPOSE_REFERRAL, server_default=PURPOSE_REFERRAL)
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
     status_changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     # Personal data: encrypted, and set to NULL by erasure and the retention purge.
@@ -52,6 +79,19 @@ class ReferralRow(Base):
     # The triage facts named in the consent wording (work, condition group, area).
     shared_facts = sa.Column(sa.JSON)
     personal_data_removed_at = sa.Column(sa.DateTime(timezone=True))
+
+
+class StatusChangeRow(Base):
+    """Each status a referral has had, when, and who said so. Never personal data."""
+
+    __tablename__ = "referral_status_changes"
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    referral_id = sa.Column(
+        sa.Integer, sa.ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status = sa.Column(sa.String(20), nullable=False)
+    changed_by = sa.Column(sa.String(10), nullable=False)  # service | person | system
+    changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
 
 
 class ConsentRow(Base):
