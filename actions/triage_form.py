@@ -32,7 +32,7 @@ FORM = "triage_form"
 # Messages that are not an answer: the form steps aside and the rules take them.
 DIGRESSIONS = {
     "crisis", "start_again", "request_human", "out_of_scope", "bot_challenge", "goodbye", "thank",
-    "ask_services_in_area", "greet",
+    "ask_services_in_area", "greet", "request_callback", "ask_referral_status",
 }  # fmt: skip
 # Messages meant as an answer; if nothing could be taken from one, say so kindly.
 ANSWERS = {"inform", "correct", "affirm", "deny", "nlu_fallback"}
