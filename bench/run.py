@@ -12,9 +12,8 @@ machine load; on a busy machine absolute figures are noisy and the ratios are wh
 count. The machine's load (and how many cores other processes used while each level
 ran) is printed with the figures.
 
---profile adds where the full assistant's time goes: two variants run side by side
-with the others (Rasa's in-memory tracker store instead of SQLite; the action
-server's responses checked with a jsonschema validator compiled once), then NLU
+--profile adds where the full assistant's time goes: a variant runs side by side
+with the others (Rasa's in-memory tracker store instead of SQLite), then NLU
 parse alone (`POST /model/parse`), one conversation at a time through an
 instrumented Rasa server and an action server that times itself
 (bench/instrumented_rasa.py, bench/timed_action_server.py), and a cProfile of the
@@ -468,7 +467,6 @@ def time_parse(bot: Bot, repeats: int) -> dict[str, Any]:
 
 
 INMEMORY = "full, in-memory tracker store"
-CACHED = "full, response validator compiled once"
 VARIANT_LEVELS = (1, 10)
 
 
@@ -488,9 +486,7 @@ def swap_process(servers: Servers, name: str, command: list[str], env: dict[str,
     wait_http(health, servers.processes[name], log)
 
 
-def instrument(
-    bot: Bot, run_dir: Path, cached_validator: bool = False, timed_actions: bool = False
-) -> Instrumented:
+def instrument(bot: Bot, run_dir: Path, timed_actions: bool = False) -> Instrumented:
     """Restart the Rasa server as bench/instrumented_rasa.py (and the action server as
     bench/timed_action_server.py): same arguments, ports, model and databases."""
     servers = bot.servers
@@ -503,11 +499,7 @@ def instrument(
         swap_process(servers, "action server", cmd, {}, f"{servers.action_url}/health")
     old = servers.commands["Rasa server"]
     cmd = [sys.executable, str(ROOT / "bench" / "instrumented_rasa.py"), *old[old.index("run") :]]
-    env = {
-        "BENCH_TIMERS_OUT": str(paths.timers),
-        "BENCH_PROFILE_OUT": str(paths.profile),
-        "BENCH_CACHED_VALIDATOR": "1" if cached_validator else "0",
-    }
+    env = {"BENCH_TIMERS_OUT": str(paths.timers), "BENCH_PROFILE_OUT": str(paths.profile)}
     swap_process(servers, "Rasa server", cmd, env, f"{servers.rasa_url}/webhooks/rest/")
     return paths
 
@@ -738,7 +730,7 @@ def print_timers(title: str, t: dict[str, Any]) -> None:
 
 def print_profile(results: dict[str, Any]) -> None:
     p = results["profile"]
-    for variant in (INMEMORY, CACHED):
+    for variant in (INMEMORY,):
         if variant not in results["bots"]:
             continue
         print(f"\nVariant, same run, side by side: {variant}")
@@ -754,8 +746,6 @@ def print_profile(results: dict[str, Any]) -> None:
             print("    " + ", ".join(f"{t!r} {v}" for t, v in parse["per_text_p50_ms"].items()))
     if "timers" in p:
         print_timers("Where a message's time goes, full assistant", p["timers"])
-    if "timers_cached_validator" in p:
-        print_timers(f"The same, {CACHED}", p["timers_cached_validator"])
     if "cprofile" in p:
         c = p["cprofile"]
         print(
@@ -843,12 +833,6 @@ def main() -> None:
             mem = start_full(run_dir, INMEMORY, ("--endpoints", str(inmemory_endpoints(run_dir))))
             mem.levels = VARIANT_LEVELS
             bots.append(mem)
-            print(f"==> starting variant: {CACHED} ...", flush=True)
-            cached = start_full(run_dir, CACHED)
-            cached_paths = instrument(cached, run_dir, cached_validator=True)
-            cached.levels = VARIANT_LEVELS
-            cached.ready_s = 0.0  # not comparable: started, then restarted instrumented
-            bots.append(cached)
         for bot in bots:
             bot.results = {
                 "ready_s": round(bot.ready_s, 1) or None,
@@ -884,9 +868,6 @@ def main() -> None:
             }
             for bot in bots[1:3]:  # the bare assistant and the in-memory variant are done
                 bot.stop()
-            print(f"==> profile: {CACHED}, timers ...", flush=True)
-            results["profile"]["timers_cached_validator"] = timers_window(cached, cached_paths, window, None)
-            cached.stop()
             print(
                 "==> profile: full assistant, instrumented Rasa server and self-timing action server ...",
                 flush=True,

@@ -1,0 +1,91 @@
+"""The compiled check of action server responses (chatbot/rasa_main.py): as strict as Rasa's, and fast."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from chatbot.rasa_main import check_action_responses_with_a_compiled_validator
+
+
+@pytest.fixture(scope="module")
+def action() -> RemoteAction:
+    check_action_responses_with_a_compiled_validator()
+    return RemoteAction("action_anything", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+
+def rasas_own_check():  # noqa: ANN201
+    return RemoteAction._validate_action_result.rasas_own_check
+
+
+VALID = {
+    "events": [{"event": "slot", "name": "area_id", "value": "islington", "timestamp": None}],
+    "responses": [{"text": "Thanks.", "buttons": [], "custom": {}}],
+}
+MALFORMED = [
+    {"events": "not a list", "responses": []},
+    {"events": [{"no_event_key": 1}], "responses": []},
+    {"events": [{"event": 3}], "responses": []},
+]
+
+
+def test_a_valid_response_passes_without_rasas_per_call_schema_check(action, monkeypatch):
+    def slow_path(*_args, **_kwargs):  # noqa: ANN202
+        raise AssertionError("jsonschema.validate re-checks the schema on every call")
+
+    monkeypatch.setattr(jsonschema, "validate", slow_path)
+    assert action._validate_action_result(VALID) is True
+
+
+@pytest.mark.parametrize("response", MALFORMED)
+def test_a_malformed_response_raises_rasas_own_error_and_message(action, response):
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        action._validate_action_result(response)
+    with pytest.raises(jsonschema.ValidationError) as rasas:
+        rasas_own_check()(action, response)
+    assert str(ours.value) == str(rasas.value)
+    assert "Failed to validate Action server response from API" in ours.value.message
+
+
+def test_applying_it_twice_keeps_one_layer():
+    first = RemoteAction._validate_action_result
+    check_action_responses_with_a_compiled_validator()
+    assert RemoteAction._validate_action_result is first
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+responses = st.fixed_dictionaries(
+    {},
+    optional={
+        "events": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={"event": st.sampled_from(["slot", "action", 1, None]), "name": json_values},
+            ),
+            max_size=3,
+        )
+        | json_values,
+        "responses": st.lists(st.dictionaries(st.sampled_from(["text", "buttons", "custom"]), json_values))
+        | json_values,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(response=responses)
+def test_the_compiled_check_accepts_exactly_what_rasas_accepts(action, response):
+    def verdict(check) -> bool:  # noqa: ANN001
+        try:
+            return check(action, response) is True
+        except jsonschema.ValidationError:
+            return False
+
+    assert verdict(RemoteAction._validate_action_result) == verdict(rasas_own_check())
