@@ -87,22 +87,29 @@ def _knowledge_or_exit():
 
 def cmd_kb_validate(_: argparse.Namespace) -> int:
     from chatbot.referrals.consent import read_wording
+    from chatbot.referrals.status_wording import read_status_wording
     from chatbot.sources import load_sources
 
     k = _knowledge_or_exit()
     knowledge_dir = load_settings().knowledge_dir
     try:
         sources = load_sources(knowledge_dir)
-        wording = read_wording(knowledge_dir / "referrals" / "consent.yaml")
     except KnowledgeError as error:
         print(error, file=sys.stderr)
         return 1
+    try:
+        wording = read_wording(knowledge_dir / "referrals" / "consent.yaml")
     except (KeyError, TypeError, ValueError, OSError) as error:
         return _fail(f"knowledge/referrals/consent.yaml: {error!r}")
+    try:
+        status_wording = read_status_wording(knowledge_dir / "referrals" / "status.yaml")
+    except (KeyError, TypeError, ValueError, OSError) as error:
+        return _fail(f"knowledge/referrals/status.yaml: {error!r}")
     print(
         f"knowledge/ is valid: {len(k.services)} services, {len(k.areas)} areas, "
         f"{len(k.gp_surgeries)} GP surgeries, {len(k.organizations)} organisations, "
-        f"{len(k.answers)} answers, {len(sources)} share-link sources, consent wording {wording.version}."
+        f"{len(k.answers)} answers, {len(sources)} share-link sources, consent wording {wording.version}, "
+        f"status wording {status_wording.version}."
     )
     return 0
 
