@@ -28,6 +28,10 @@ class AreaMatch:
     needs_confirmation: bool = False
 
 
+# The taxonomy tag of a council's front door to employment support (knowledge/services/).
+SINGLE_POINT_OF_ACCESS = "single-point-of-access"
+
+
 class Catalogue:
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
@@ -54,6 +58,17 @@ class Catalogue:
             for name in {gp.name, *gp.aliases}:
                 self._surgery_terms[_normalise(name)] = gp.id
         self._surgery_terms_longest_first = sorted(self._surgery_terms, key=len, reverse=True)
+
+    def single_point_of_access(self, area_id: str) -> Service | None:
+        """The area's front door for a call-back: tagged so in knowledge/, and taking referrals from us."""
+        for service in self.by_area.get(area_id, []):
+            if (
+                service.is_active
+                and SINGLE_POINT_OF_ACCESS in service.taxonomy
+                and service.referral.takes_warm_referral
+            ):
+                return service
+        return None
 
     def resolve_area(self, text: str) -> AreaMatch:
         """Place a borough, county, town or postcode in an area of the catalogue.
