@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.knowledge import vocab
 from chatbot.knowledge.runtime import current_catalogue
+from chatbot.outcomes import record
 from chatbot.triage import recommend
 from chatbot.triage.summary import patient_summary
 
@@ -27,6 +28,13 @@ class ActionRecommendServices(Action):
         catalogue = current_catalogue()
         profile = profile_from_tracker(tracker)
         result = recommend(profile, catalogue)
+        # Counted once per conversation (or fresh start): the slot is empty until the first time.
+        earlier = tracker.get_slot("recommended_services")
+        if earlier is None:
+            record.triage_completed(tracker.get_slot("user_role"), profile.area_id)
+        record.services_recommended(
+            [m.service_id for m in result.matches if m.service_id not in (earlier or [])], profile.area_id
+        )
         if not result.matches:
             dispatcher.utter_message(response="utter_no_recommendations")
             return [SlotSet("recommended_services", [])]

@@ -7,6 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from chatbot.outcomes import record
+
 # Which extra answer each risk category adds before the general urgent help.
 EXTRA_RESPONSE = {
     "medical_emergency": "utter_crisis_medical_emergency",
@@ -21,6 +23,7 @@ class ActionRespondToCrisis(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        record.crisis_interrupted(tracker.get_slot("area_id"))  # a count only: no text, no category
         categories = (tracker.latest_message.get("risk") or {}).get("categories") or []
         for category in categories:
             if category in EXTRA_RESPONSE:

@@ -20,6 +20,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from chatbot.outcomes import record
 from chatbot.sources import CHANNELS, UNKNOWN_CHANNEL, record_conversation_source, source_for
 
 METADATA_SLOT = "session_started_metadata"
@@ -52,8 +53,10 @@ class ActionSessionStart(Action):
         events: list[dict[str, Any]] = [SessionStarted(), *_carried_over(tracker, domain)]
         metadata = tracker.get_slot(METADATA_SLOT)
         source = source_for(metadata.get("source")) if isinstance(metadata, dict) else None
+        channel = _channel(metadata if isinstance(metadata, dict) else {}, tracker)
+        record.conversation_started(channel, source and source.id, source and source.area_id)
         if source is not None:
-            record_conversation_source(source.id, _channel(metadata, tracker), dt.date.today())
+            record_conversation_source(source.id, channel, dt.date.today())
             if source.professional:
                 # A surgery's staff link: the questions speak about the patient from the start.
                 events.append(SlotSet("user_role", "patient"))

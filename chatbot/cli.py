@@ -346,6 +346,43 @@ def cmd_share_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        message = f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2026-11-30"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Outcomes for commissioners: aggregates only, small numbers hidden (docs/outcomes-report.md)."""
+    from chatbot.outcomes.render import render
+    from chatbot.outcomes.report import ReportError, build_report
+    from chatbot.referrals.runtime import referral_engine
+    from chatbot.sources import load_sources
+
+    knowledge_dir = load_settings().knowledge_dir
+    try:
+        report = build_report(
+            referral_engine(),
+            _knowledge_or_exit(),
+            load_sources(knowledge_dir),
+            args.date_from,
+            args.date_to,
+            area_id=args.area,
+            review_days=args.review_days,
+        )
+    except (ReportError, KnowledgeError) as error:
+        return _fail(str(error))
+    text = render(report, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Wrote the {args.format} report to {args.out}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_production_up(args: argparse.Namespace) -> int:
     from chatbot.production import stack
 
@@ -423,6 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
     share.add_argument("--bot-username", metavar="NAME", help="default: TELEGRAM_BOT_USERNAME")
     share.add_argument("--qr", metavar="PATH", help="also write a printable QR code PNG here")
     share.set_defaults(func=cmd_share_link)
+
+    report = sub.add_parser("report", help="outcomes for commissioners (aggregates, small numbers hidden)")
+    report.add_argument("--from", dest="date_from", type=_iso_date, required=True, metavar="DATE")
+    report.add_argument("--to", dest="date_to", type=_iso_date, required=True, metavar="DATE")
+    report.add_argument("--area", metavar="ID", help="an area id in knowledge/areas.yaml (default: all)")
+    report.add_argument("--format", choices=("html", "csv", "json"), default="html")
+    report.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    report.add_argument("--review-days", type=int, default=182, metavar="DAYS", help="when facts are due")
+    report.set_defaults(func=cmd_report)
 
     production = sub.add_parser(
         "production",

@@ -35,6 +35,7 @@ def create_schema(engine: Engine) -> None:
     # Import for the side effect of registering every table on Base.
     from chatbot import sources as source_models  # noqa: F401
     from chatbot.knowledge import models  # noqa: F401
+    from chatbot.outcomes import models as outcome_models  # noqa: F401
     from chatbot.referrals import models as referral_models  # noqa: F401
 
     Base.metadata.create_all(engine)
