@@ -44,6 +44,14 @@ class Settings:
     # Retention: conversations in the tracker store, and referral personal data.
     conversation_retention_days: int
     referral_retention_days: int
+    # Where services reach this server from outside, for the status links in referral emails;
+    # empty: http://localhost:<rasa_port> (see public_base_url()).
+    public_base_url: str
+    # Referral status: how long a status link works, and the working days (Mon-Fri) after
+    # delivery before the service gets one reminder, and before the person is told it is overdue.
+    referral_link_days: int
+    referral_reminder_days: int
+    referral_response_days: int
 
 
 def load_settings() -> Settings:
@@ -73,7 +81,16 @@ def load_settings() -> Settings:
         smtp_password=_env("SMTP_PASSWORD", ""),
         conversation_retention_days=int(_env("CONVERSATION_RETENTION_DAYS", "30")),
         referral_retention_days=int(_env("REFERRAL_RETENTION_DAYS", "90")),
+        public_base_url=_env("PUBLIC_BASE_URL", "").rstrip("/"),
+        referral_link_days=int(_env("REFERRAL_LINK_DAYS", "60")),
+        referral_reminder_days=int(_env("REFERRAL_REMINDER_DAYS", "3")),
+        referral_response_days=int(_env("REFERRAL_RESPONSE_DAYS", "5")),
     )
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where people and services reach this server: PUBLIC_BASE_URL, else this machine's Rasa port."""
+    return settings.public_base_url or f"http://localhost:{settings.rasa_port}"
 
 
 def rasa_environment(settings: Settings) -> dict[str, str]:
@@ -98,5 +115,11 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
         SMTP_STARTTLS="true" if settings.smtp_starttls else "false",
         CONVERSATION_RETENTION_DAYS=str(settings.conversation_retention_days),
         REFERRAL_RETENTION_DAYS=str(settings.referral_retention_days),
+        # The status-update channel checks links and webhooks with these and the key (from
+        # REFERRAL_ENCRYPTION_KEY, or var/referral.key under CHATBOT_VAR_DIR). PUBLIC_BASE_URL
+        # passes through as it is: set here, it would also change the web widget's embed snippet.
+        REFERRAL_LINK_DAYS=str(settings.referral_link_days),
+        REFERRAL_REMINDER_DAYS=str(settings.referral_reminder_days),
+        REFERRAL_RESPONSE_DAYS=str(settings.referral_response_days),
     )
     return env

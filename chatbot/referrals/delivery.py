@@ -1,4 +1,4 @@
-"""The outbox dispatcher: delivers referral and withdrawal messages, with retries.
+"""The outbox dispatcher: delivers referral, withdrawal and reminder messages, with retries.
 
 Each run picks the pending messages that are due and, for each one:
 
@@ -8,8 +8,13 @@ Each run picks the pending messages that are due and, for each one:
 2. composes it (a referral whose person withdrew, or whose details are gone,
    is cancelled instead);
 3. sends it, outside any transaction;
-4. records the result in a new transaction: sent (and the referral delivered),
-   or a failure with the next attempt after an exponential back-off.
+4. records the result in a new transaction: sent (and the referral delivered,
+   through status.change_status), or a failure with the next attempt after an
+   exponential back-off.
+
+Referral and reminder emails carry signed status links (status_links.py), made
+fresh for each attempt. A reminder is cancelled at send time if the service has
+answered meanwhile.
 
 A message is never given up: a referral must not be lost. One that has waited
 more than a day is logged as a WARNING on every failed attempt.
@@ -36,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from chatbot.config import Settings
+from chatbot.config import Settings, public_base_url
 from chatbot.db import session_scope
 from chatbot.referrals import models as m
 from chatbot.referrals import store
@@ -54,6 +59,8 @@ from chatbot.referrals.senders import (
     describe_failure,
     webhook_signing_secret,
 )
+from chatbot.referrals.status import change_status
+from chatbot.referrals.status_links import StatusLinks
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +93,7 @@ class Dispatcher:
         backoff_cap_s: float = 3600.0,
         jitter: float = 0.1,
         batch_size: int = 100,
+        status_links: StatusLinks | None = None,
     ):
         self.engine = engine
         self.cipher = cipher
@@ -97,6 +105,8 @@ class Dispatcher:
         self.backoff_cap_s = backoff_cap_s
         self.jitter = jitter
         self.batch_size = batch_size
+        # None: emails go without status links (the service can still reply by email).
+        self.status_links = status_links
         self._random = random.Random()
 
     # --- one pass -------------------------------------------------------------
@@ -195,6 +205,14 @@ class Dispatcher:
                     referral.status_changed_at if referral.status == m.WITHDRAWN else row.created_at
                 )
                 return replace(message, withdrawn_at=as_utc(withdrawn_at))
+            if row.kind == m.KIND_REMINDER:
+                if referral.status != m.DELIVERED:
+                    return None  # the service has answered, or the person withdrew
+                return replace(
+                    message,
+                    delivered_at=as_utc(referral.status_changed_at),
+                    status_links=self._links(referral, now),
+                )
             if referral.status == m.WITHDRAWN or not _has_personal_data(referral):
                 return None
             return replace(
@@ -202,7 +220,11 @@ class Dispatcher:
                 person=self._person(referral),
                 shared_facts=dict(referral.shared_facts or {}),
                 consent=_consent(session, referral),
+                status_links=self._links(referral, now),
             )
+
+    def _links(self, referral: m.ReferralRow, now: dt.datetime) -> dict[str, str] | None:
+        return self.status_links.links(referral.reference, now) if self.status_links else None
 
     def _service_name(self, service_id: str) -> str:
         try:
@@ -230,13 +252,10 @@ class Dispatcher:
             now_delivered = True
             if row.kind == m.KIND_REFERRAL:
                 # Referral first, as withdraw() locks it first: the two cannot deadlock.
-                # Conditional, so a withdrawal committed meanwhile is never overwritten.
-                now_delivered = _execute(
-                    session,
-                    sa.update(m.ReferralRow)
-                    .where(m.ReferralRow.id == row.referral_id, m.ReferralRow.status == m.SUBMITTED)
-                    .values(status=m.DELIVERED, status_changed_at=now),
-                )
+                # change_status's UPDATE is conditional, so a withdrawal committed meanwhile
+                # is never overwritten.
+                referral = session.get(m.ReferralRow, row.referral_id)
+                now_delivered = change_status(session, referral, m.DELIVERED, m.BY_SYSTEM, now).applied
             # Sent even if withdraw() cancelled it meanwhile: it did go out.
             _execute(
                 session,
@@ -386,4 +405,8 @@ def dispatcher_from_settings(
         signing_secret if signing_secret is not None else webhook_signing_secret(load_key(settings.var_dir))
     )
     senders: dict[str, Sender] = {"email": email, "webhook": WebhookSender(secret)}
+    options.setdefault(
+        "status_links",
+        StatusLinks(load_key(settings.var_dir), public_base_url(settings), settings.referral_link_days),
+    )
     return Dispatcher(engine, cipher, service_names, senders, **options)

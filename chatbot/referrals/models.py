@@ -47,6 +47,7 @@ CHANGED_BY = (BY_SERVICE, BY_PERSON, BY_SYSTEM)
 # Outbox message kinds and states.
 KIND_REFERRAL = "referral"
 KIND_WITHDRAWAL = "withdrawal"  # tells a service that already has a referral
+KIND_REMINDER = "reminder"  # one nudge when a delivered referral has had no answer (status.py)
 PENDING = "pending"
 SENT = "sent"
 CANCELLED = "cancelled"  # a referral withdrawn before it was sent
@@ -68,7 +69,9 @@ class ReferralRow(Base):
     role = sa.Column(sa.String(20), nullable=False)  # self | patient
     # A referral to a service, or a call-back request to the area's single point
     # of access: the same consent, details, outbox and statuses.
-    purpose = sa.Column(sa.String(10), nullable=False, default=PURPOSE_REFERRAL, server_default=PURPOSE_REFERRAL)
+    purpose = sa.Column(
+        sa.String(10), nullable=False, default=PURPOSE_REFERRAL, server_default=PURPOSE_REFERRAL
+    )
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
     status_changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
     # Personal data: encrypted, and set to NULL by erasure and the retention purge.
@@ -92,6 +95,23 @@ class StatusChangeRow(Base):
     status = sa.Column(sa.String(20), nullable=False)
     changed_by = sa.Column(sa.String(10), nullable=False)  # service | person | system
     changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+
+
+class StatusReceiptRow(Base):
+    """A status update a service sent us, remembered so the same one is never applied twice.
+
+    `key` is "link:<nonce>" for a status link, or "api:<signature>" for the JSON webhook
+    (chatbot/channels/status_updates.py): a copied link or a captured request replayed
+    finds its key here. Written in the transaction that changes the status.
+    """
+
+    __tablename__ = "referral_status_receipts"
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    key = sa.Column(sa.String(100), nullable=False, unique=True)
+    referral_id = sa.Column(
+        sa.Integer, sa.ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
 
 
 class ConsentRow(Base):
@@ -128,7 +148,7 @@ class OutboxRow(Base):
     referral_id = sa.Column(
         sa.Integer, sa.ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    kind = sa.Column(sa.String(20), nullable=False)  # referral | withdrawal
+    kind = sa.Column(sa.String(20), nullable=False)  # referral | withdrawal | reminder
     method = sa.Column(sa.String(10), nullable=False)  # email | webhook
     destination = sa.Column(sa.String(500), nullable=False)  # address or URL, fixed at submission
     message_key = sa.Column(sa.String(80), nullable=False, unique=True)

@@ -22,7 +22,10 @@ JSON body::
 
 A withdrawal carries only `kind` ("withdrawal"), `reference`, `service_id`,
 `service_name`, `sent_at` and `withdrawn_at`: the person's details may already
-be erased, and the service must delete its copy.
+be erased, and the service must delete its copy. A reminder (one, when a
+delivered referral has had no answer: docs/referral-status.md) carries `kind`
+("reminder"), `reference`, `service_id`, `service_name`, `sent_at` and
+`delivered_at`, and nothing about the person.
 
 Headers:
 
@@ -69,6 +72,7 @@ from urllib.parse import urlsplit
 
 from chatbot.referrals import crypto
 from chatbot.referrals import models as m
+from chatbot.referrals.status_links import LINK_LABELS
 
 SIGNING_SECRET_ENV = "WEBHOOK_SIGNING_SECRET"
 LOOPBACK_NAMES = ("localhost",)
@@ -106,6 +110,9 @@ class OutgoingMessage:
     destination: str
     sent_at: dt.datetime
     withdrawn_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None  # reminders: when the referral reached the service
+    # Referral and reminder emails: status -> signed link (status_links.py), in display order.
+    status_links: dict[str, str] | None = field(default=None, repr=False)
     # Referral messages only; a withdrawal carries nothing about the person.
     person: Person | None = field(default=None, repr=False)
     shared_facts: dict | None = field(default=None, repr=False)
@@ -175,6 +182,9 @@ def compose_email(message: OutgoingMessage, from_addr: str) -> EmailMessage:
     if message.kind == m.KIND_WITHDRAWAL:
         email["Subject"] = f"Consent withdrawn: referral {message.reference}"
         email.set_content(_withdrawal_text(message, from_addr))
+    elif message.kind == m.KIND_REMINDER:
+        email["Subject"] = f"Reminder: referral {message.reference} is waiting for an update"
+        email.set_content(_reminder_text(message, from_addr))
     else:
         email["Subject"] = f"New referral {message.reference} for {message.service_name}"
         email.set_content(_referral_text(message, from_addr))
@@ -210,6 +220,35 @@ def _referral_text(message: OutgoingMessage, from_addr: str) -> str:
         f"- How: {consent.how}",
         f"- Consent wording version: {consent.wording_version}",
         "",
+        *_status_link_lines(message),
+        _contact_us(message, from_addr),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _status_link_lines(message: OutgoingMessage) -> list[str]:
+    """The signed links a service uses to tell us how the referral is going (one click, then confirm)."""
+    if not message.status_links:
+        return []
+    lines = [
+        "Please tell us how this referral is going. Open the link that fits, then press the "
+        "button on the page to confirm. Each link works once.",
+        "",
+    ]
+    for status, url in message.status_links.items():
+        lines += [f"{LINK_LABELS.get(status, status)}:", url, ""]
+    return lines
+
+
+def _reminder_text(message: OutgoingMessage, from_addr: str) -> str:
+    delivered = _readable_time(message.delivered_at) if message.delivered_at else "recently"
+    lines = [
+        f"Reminder: referral {message.reference} for {message.service_name}",
+        "",
+        f"We sent you this referral on {delivered} and have not yet heard that you received it.",
+        "The person's details are in our first email, with the same reference.",
+        "",
+        *_status_link_lines(message),
         _contact_us(message, from_addr),
     ]
     return "\n".join(lines) + "\n"
@@ -380,6 +419,10 @@ def webhook_payload(message: OutgoingMessage) -> dict:
     }
     if message.kind == m.KIND_WITHDRAWAL:
         payload["withdrawn_at"] = as_utc(message.withdrawn_at or message.sent_at).isoformat()
+        return payload
+    if message.kind == m.KIND_REMINDER:
+        if message.delivered_at is not None:
+            payload["delivered_at"] = as_utc(message.delivered_at).isoformat()
         return payload
     person, consent = message.person, message.consent
     if person is None or consent is None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from chatbot.referrals import models as m
 from chatbot.referrals.crypto import ContactCipher
 from chatbot.referrals.reference import new_reference
+from chatbot.referrals.status import add_working_days, as_utc, change_status, record_submitted
 
 
 def person_key(secret: bytes, sender_id: str) -> str:
@@ -94,6 +95,7 @@ def submit(session: Session, submission: Submission, cipher: ContactCipher, now:
         with session.begin_nested():
             session.add(referral)
             session.flush()
+            record_submitted(session, referral, now)
             referral_consent.referral_id = referral.id
             session.add(referral_consent)
             session.add(
@@ -185,8 +187,7 @@ def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> st
                 referral, m.KIND_WITHDRAWAL, referral_message.method, referral_message.destination, now
             )
         )
-    referral.status = m.WITHDRAWN
-    referral.status_changed_at = now
+    change_status(session, referral, m.WITHDRAWN, m.BY_PERSON, now)
     for consent in session.scalars(sa.select(m.ConsentRow).where(m.ConsentRow.referral_id == referral.id)):
         consent.withdrawn_at = now
     return outcome
@@ -249,6 +250,48 @@ def purge_expired(session: Session, retention: dt.timedelta, now: dt.datetime) -
                 message.state = m.CANCELLED
         _remove_personal_data(referral, now)
     return len(expired)
+
+
+def queue_reminders(session: Session, now: dt.datetime, reminder_days: int, limit: int = 500) -> int:
+    """Queue one reminder for each referral delivered over `reminder_days` working days ago
+    that its service has not acknowledged (or moved past). Returns how many were queued.
+
+    The reminder's message key is "reminder-<reference>", unique in the outbox, so a
+    referral never gets two, even when two workers run this at once. The dispatcher
+    sends it like any message, and cancels it if the service answers first.
+    """
+    now = as_utc(now)
+    r = m.ReferralRow
+    # A working day is at least a calendar day, so this finds every due one (and a few more).
+    candidates = session.scalars(
+        sa.select(r)
+        .where(
+            r.status == m.DELIVERED,
+            r.status_changed_at <= now - dt.timedelta(days=reminder_days),
+            r.personal_data_removed_at.is_(None),
+            ~sa.exists().where(m.OutboxRow.referral_id == r.id, m.OutboxRow.kind == m.KIND_REMINDER),
+        )
+        .order_by(r.status_changed_at)
+        .limit(limit)
+    ).all()
+    queued = 0
+    for referral in candidates:
+        # While the status is "delivered", status_changed_at is the delivery time.
+        if now <= add_working_days(as_utc(referral.status_changed_at), reminder_days):
+            continue
+        original = session.scalar(
+            sa.select(m.OutboxRow).where(
+                m.OutboxRow.referral_id == referral.id, m.OutboxRow.kind == m.KIND_REFERRAL
+            )
+        )
+        reminder = outbox_message(referral, m.KIND_REMINDER, original.method, original.destination, now)
+        try:
+            with session.begin_nested():  # another worker queued it first: this savepoint loses
+                session.add(reminder)
+        except IntegrityError:
+            continue
+        queued += 1
+    return queued
 
 
 def find(session: Session, reference: str) -> m.ReferralRow | None:
