@@ -30,6 +30,7 @@ from chatbot.nlu.facts import says_dont_know
 from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.referrals import contact, store
 from chatbot.referrals.consent import current_wording
+from chatbot.referrals.models import PURPOSE_CALLBACK
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
 
 from .slots import TRIAGE_SLOTS
@@ -51,9 +52,12 @@ REFERRAL_SLOTS = (
     "contact_email",
     "best_time",
     "referral_confirmed",
+    "referral_purpose",
 )
 # The facts a referral carries, named one by one in the consent wording.
 SHARED_FACTS = ("work_status", "weeks_off_sick", "condition_category", "area_id")
+# A call-back needs only where the person lives: the team asks the rest itself.
+CALLBACK_FACTS = ("area_id",)
 # Messages that are never an answer to a referral question.
 DIGRESSIONS = {"crisis", "start_again", "request_human", "bot_challenge", "ask_services_in_area", "goodbye"}
 CANCEL = re.compile(
@@ -76,6 +80,15 @@ BEST_TIME_WORDS = {
 def role_of(tracker: Tracker) -> str:
     role = tracker.get_slot("user_role")
     return role if role in ("patient", "helper") else "self"
+
+
+def is_callback(tracker: Tracker) -> bool:
+    return tracker.get_slot("referral_purpose") == PURPOSE_CALLBACK
+
+
+def shared_facts(tracker: Tracker) -> dict[str, Any]:
+    names = CALLBACK_FACTS if is_callback(tracker) else SHARED_FACTS
+    return {name: tracker.get_slot(name) for name in names if tracker.get_slot(name) not in (None, "unknown")}
 
 
 def can_refer(service: Service, role: str) -> bool:
@@ -218,8 +231,7 @@ class ActionAskReferralConsent(Action):
         role = role_of(tracker)
         service = current_catalogue().services[tracker.get_slot("referral_service_id")]
         wording = current_wording()
-        facts = {name: tracker.get_slot(name) for name in SHARED_FACTS}
-        text = wording.ask(service.name, facts, role, load_settings().referral_retention_days)
+        text = wording.ask(service.name, shared_facts(tracker), role, load_settings().referral_retention_days)
         yes, no = wording.buttons(role)
         dispatcher.utter_message(
             text=text, buttons=[{"title": yes, "payload": "/affirm"}, {"title": no, "payload": "/deny"}]
@@ -284,7 +296,9 @@ class ValidateReferralForm(FormValidationAction):
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> list[str]:
         if tracker.get_slot("referral_outcome"):
-            return []  # refused or cancelled: ask nothing more
+            return []  # refused, cancelled, or no call-back team: ask nothing more
+        if is_callback(tracker) and not tracker.get_slot("referral_service_id"):
+            return ["area_id"]  # the team depends on where the person lives
         needed = ["referral_service_id", "referral_consent"]
         if tracker.get_slot("referral_consent") != "given":
             return needed
@@ -424,6 +438,8 @@ class ValidateReferralForm(FormValidationAction):
                 SlotSet("referral_outcome", "cancelled"),
                 SlotSet("requested_slot", None),  # ends the form: action_submit_referral says so
             ]
+        if answering and requested == "area_id":
+            return self._callback_area(dispatcher, tracker)
         events = await super().run(dispatcher, tracker, domain)
         if not answering:
             return events
@@ -453,6 +469,23 @@ class ValidateReferralForm(FormValidationAction):
             # Ask the same question again; without a slot event Rasa would reject the form.
             return [*events, *reverted, SlotSet(requested, None)]
         return [*events, *reverted]
+
+
+    def _callback_area(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        """The area for a call-back: it picks the team, or tells us there is none."""
+        from .callback import callback_service, say_no_local_callback  # callback.py imports this module
+
+        area_id = tracker.slots_to_validate().get("area_id")
+        if not area_id:
+            if _not_an_answer(tracker):
+                return [ActionExecutionRejected(FORM)]
+            dispatcher.utter_message(response="utter_callback_area_unclear")
+            return [SlotSet("area_id", None)]
+        service = callback_service(area_id, role_of(tracker))
+        if service is None:
+            say_no_local_callback(dispatcher, area_id)
+            return [SlotSet("area_id", area_id), SlotSet("referral_outcome", "no_local_callback")]
+        return [SlotSet("area_id", area_id), SlotSet("referral_service_id", service.id)]
 
 
 def _consent_decision(tracker: Tracker) -> str | None:
@@ -567,9 +600,14 @@ class ActionSubmitReferral(Action):
         days = service.referral.response_days
         when = f" within {days} working days" if days else " soon"
         them = "the patient" if role_of(tracker) == "patient" else "you"
+        done = (
+            f"I have asked {service.name} to call or email {them}"
+            if is_callback(tracker)
+            else f"I have passed the details to {service.name}. They should contact {them}"
+        )
         dispatcher.utter_message(
             text=(
-                f"Done. I have passed the details to {service.name}. They should contact {them}{when}.\n\n"
+                f"Done. {done}{when}.\n\n"
                 f"Your reference is {submitted.reference}. Please keep it. To change your mind, "
                 f'type "withdraw consent {submitted.reference}".'
             )
@@ -605,11 +643,7 @@ class ActionSubmitReferral(Action):
             contact_route=details["contact_route"],
             contact=details["contact"],
             best_time=details["best_time"],
-            shared_facts={
-                name: tracker.get_slot(name)
-                for name in SHARED_FACTS
-                if tracker.get_slot(name) not in (None, "unknown")
-            },
+            shared_facts=shared_facts(tracker),
             consent=store.Consent(
                 wording_version=current_wording().version,
                 given_by=record.get("given_by", "person"),
@@ -626,6 +660,8 @@ class ActionSubmitReferral(Action):
     def _no_referral(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, service: Service | None, outcome: str | None
     ) -> list[dict[str, Any]]:
+        if outcome == "no_local_callback":
+            return cleared_referral_slots()  # the form already said so, with the national routes
         if outcome == "refused" and service is not None:
             record = tracker.get_slot("referral_consent_record") or {}
             try:
