@@ -470,7 +470,6 @@ class ValidateReferralForm(FormValidationAction):
             return [*events, *reverted, SlotSet(requested, None)]
         return [*events, *reverted]
 
-
     def _callback_area(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         """The area for a call-back: it picks the team, or tells us there is none."""
         from .callback import callback_service, say_no_local_callback  # callback.py imports this module
