@@ -291,6 +291,15 @@ def cmd_referrals_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_referrals_webhook_secret(args: argparse.Namespace) -> int:
+    """Printed for staff to give to one service; derived from the key, so nothing is stored."""
+    from chatbot.referrals.crypto import load_key
+    from chatbot.referrals.status_links import service_webhook_secret
+
+    print(service_webhook_secret(load_key(load_settings().var_dir), args.service_id).decode())
+    return 0
+
+
 def cmd_referrals_deliver(_: argparse.Namespace) -> int:
     from chatbot.knowledge.runtime import current_catalogue
     from chatbot.referrals.delivery import dispatcher_from_settings
@@ -452,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     referrals_sub.add_parser("deliver", help="one delivery round now").set_defaults(
         func=cmd_referrals_deliver
     )
+    secret = referrals_sub.add_parser(
+        "webhook-secret", help="the secret a service signs its status updates with (docs/referral-status.md)"
+    )
+    secret.add_argument("service_id")
+    secret.set_defaults(func=cmd_referrals_webhook_secret)
 
     share = sub.add_parser("share-link", help="a link (and QR code) for a source in knowledge/sources.yaml")
     share.add_argument("--source", required=True, metavar="ID", help="an id in knowledge/sources.yaml")
