@@ -89,3 +89,23 @@ def test_the_compiled_check_accepts_exactly_what_rasas_accepts(action, response)
             return False
 
     assert verdict(RemoteAction._validate_action_result) == verdict(rasas_own_check())
+
+
+def test_the_action_server_imports_neither_rasa_nor_spacy_nor_tensorflow():
+    """The actions use small text helpers from chatbot.nlu; Rasa and spaCy would add 500 MB per process."""
+    import subprocess
+    import sys
+
+    from chatbot.config import PROJECT_ROOT
+    from chatbot.runner import action_server_command
+
+    assert action_server_command(5055)[:3] == [sys.executable, "-m", "rasa_sdk"]
+    probe = (
+        "import sys, rasa_sdk.endpoint as e; e.ActionExecutor().register_package('actions'); "
+        "print(sorted(m for m in ('rasa', 'spacy', 'tensorflow', 'thinc') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import spacy
 import yaml
-from spacy.matcher import Matcher, PhraseMatcher
 
 from chatbot.knowledge import vocab
 from chatbot.knowledge.loader import Knowledge, read_knowledge
@@ -78,6 +76,11 @@ class _AreaTerm:
 
 class FactFinder:
     def __init__(self, phrases: dict, knowledge: Knowledge):
+        # spaCy here, not at the top: the action server imports this module's small text
+        # helpers, and spaCy brings TensorFlow with it (about 5 s and 400 MB per process).
+        import spacy
+        from spacy.matcher import Matcher, PhraseMatcher
+
         self._nlp = spacy.blank("en")
         self._labels: dict[str, tuple[str, str]] = {}
         self._phrases = PhraseMatcher(self._nlp.vocab, attr="LOWER")  # plain phrases, any case

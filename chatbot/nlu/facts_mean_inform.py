@@ -4,18 +4,14 @@ The intent classifier sees words, not facts: "N7", "notts" or "no sick note yet"
 look like affirm/deny or a question to it. The fact extractor knows better, so
 this component, placed after it, turns such messages into `inform`. It leaves
 real questions alone ("can I get sick pay if I'm self-employed?").
+
+The rule is here, without Rasa; the Rasa component that applies it is in
+facts_mean_inform_component.py, and `FactsMeanInform` is found here too.
 """
 
 from __future__ import annotations
 
 import re
-
-from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
-from rasa.shared.nlu.training_data.message import Message
-
-from chatbot.nlu.rule_component import RuleComponent
 
 INFORM = "inform"
 # Intents a statement of facts is often mistaken for.
@@ -50,45 +46,14 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text or ""))
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class FactsMeanInform(RuleComponent, IntentClassifier):
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            intent = message.get(INTENT) or {}
-            name, confidence = intent.get("name"), intent.get("confidence") or 0.0
-            facts = [e for e in message.get(ENTITIES) or [] if e.get("entity") in SITUATION_FACTS]
-            if not facts or is_question(message.get(TEXT) or ""):
-                continue
-            if name in (INFORM, "correct"):
-                # The classifier was right but unsure, or torn between inform and correct
-                # (which the dialogue treats alike); the facts make it sure enough not to
-                # fall back to "I did not understand". The ranking must agree, since the
-                # fallback also checks how close the top two are.
-                self._make_sure(message, name, confidence)
-                continue
-            looks_like_question = (name or "").startswith("ask_")
-            if looks_like_question and len(facts) < 2 and confidence >= QUESTION_DOUBT:
-                continue
-            wants_peer_support = name == "request_human" and not _ASKS_FOR_OUR_PEOPLE.search(
-                message.get(TEXT) or ""
-            )
-            if (
-                name not in SMALL_TALK
-                and not looks_like_question
-                and not wants_peer_support
-                and name is not None
-            ):
-                continue
-            self._make_sure(message, INFORM, confidence)
-        return messages
+def __getattr__(name: str):  # noqa: ANN202 (PEP 562: a module attribute made on first use)
+    """The Rasa component, imported only when Rasa asks for it (config.yml names it here).
 
-    @staticmethod
-    def _make_sure(message: Message, name: str, confidence: float) -> None:
-        chosen = {"name": name, "confidence": max(confidence, RULE_CONFIDENCE)}
-        others = [
-            {**r, "confidence": min(r.get("confidence") or 0.0, 1 - chosen["confidence"])}
-            for r in message.get(INTENT_RANKING_KEY) or []
-            if r.get("name") != name
-        ]
-        message.set(INTENT, chosen, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
+    The action server imports is_question from this module; importing Rasa with it
+    would bring TensorFlow into every action server (about 2 s and 500 MB).
+    """
+    if name == "FactsMeanInform":
+        from chatbot.nlu.facts_mean_inform_component import FactsMeanInform
+
+        return FactsMeanInform
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

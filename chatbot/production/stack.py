@@ -35,6 +35,7 @@ from chatbot.production.settings import (
     production_environment,
 )
 from chatbot.runner import (
+    ACTION_SERVER_HOST_ENV,
     Servers,
     StartError,
     action_server_command,
@@ -202,7 +203,7 @@ def build_servers(
             # default is every interface, and an action server asks for no credentials).
             **{p.name: {RASA_TOKEN_ENV: token} for p in parts if p.kind == "rasa"},
             **{
-                p.name: {"SANIC_HOST": env.get("SANIC_HOST") or "127.0.0.1"}
+                p.name: {ACTION_SERVER_HOST_ENV: env.get(ACTION_SERVER_HOST_ENV) or "127.0.0.1"}
                 for p in parts
                 if p.kind == "actions"
             },
