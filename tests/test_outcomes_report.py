@@ -236,10 +236,12 @@ def test_counts_are_right(seeded, knowledge, sources):
 def test_the_area_filter_keeps_only_that_areas_figures(seeded, knowledge, sources):
     report = make(seeded, knowledge, sources, area="manchester")
     names = {s.id: s.name for s in knowledge.services}
-    assert [label for label, _ in report.table("referrals_by_service_status").rows] == [
-        names[MANCHESTER_SERVICE],
-        "All services",
-    ]
+    in_manchester = [s for s in knowledge.services if "manchester" in s.eligibility.areas]
+    labels = [label for label, _ in report.table("referrals_by_service_status").rows]
+    # Every service of the area has a row, used or not (a row's presence must say nothing).
+    assert sorted(labels[:-1]) == sorted(s.name for s in in_manchester) and labels[-1] == "All services"
+    assert names[ISLINGTON_SERVICE] not in labels
+    assert cell(report, "referrals_by_service_status", names[MANCHESTER_SERVICE], "Support started") == "8"
     assert cell(report, "referrals_by_service_status", "All services", "Total") == "8"
     assert cell(report, "who_for", "Total", "Conversations") == "9"
     assert cell(report, "crisis", "Crisis interruptions", "Times") == "0"

@@ -52,7 +52,7 @@ def funnel_chart(table: Table) -> str:
 
 
 def _bar(shown: Shown, x: float, y: float, width: float, height: float, chart: str, colour: str) -> str:
-    if shown.hidden:
+    if shown.value is None:  # hidden, or a sum with a hidden figure in it
         return (
             f'<rect x="{x}" y="{y}" width="14" height="{height}" fill="url(#{chart}-chart-hidden)" '
             f'stroke="#b1b4b6"><title>{escape(shown.text)}</title></rect>'
@@ -108,7 +108,7 @@ def over_time_chart(table: Table) -> str:
 
 
 def _column(shown: Shown, x: float, y: float, width: float, height: float, scale: float, colour: str) -> str:
-    if shown.hidden:
+    if shown.value is None:
         return (
             f'<rect x="{x}" y="{y + height - 8}" width="{width}" height="8" '
             f'fill="url(#over-time-chart-hidden)" stroke="#b1b4b6"><title>{escape(shown.text)}</title></rect>'

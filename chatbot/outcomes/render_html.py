@@ -82,7 +82,10 @@ Made on {report.generated_on:%-d %B %Y}.</p>
 <div class="key"><p><strong>How to read the numbers.</strong> The report holds counts only: no names,
 contact details, references or anything anyone wrote. A count from 1 to 4 is shown as <strong>&lt;5</strong>.
 Where a small count could be worked out from a total or another figure, that figure is hidden
-too and shown as <strong>[c]</strong>. Hatched bars in the charts are hidden figures.</p></div>
+too and shown as <strong>[c]</strong>. Where a handful of people in all could still be picked out, a whole
+set of tables is withheld and shown as <strong>[w]</strong>. A <strong>-</strong> is a figure not worked out
+because one of its parts is hidden (or, for a median, fewer than 5 values). Hatched bars in the charts are
+figures not shown.</p></div>
 {"".join(sections)}
 </main></body></html>
 """

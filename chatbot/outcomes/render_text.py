@@ -38,7 +38,12 @@ def to_json(report: Report) -> str:
             "area": report.area_id,
             "area_name": report.area_name,
             "generated_on": report.generated_on.isoformat(),
-            "suppression": {"<5": "a count from 1 to 4", "[c]": "hidden so that a '<5' cannot be worked out"},
+            "suppression": {
+                "<5": "a count from 1 to 4",
+                "[c]": "hidden so that a '<5' cannot be worked out",
+                "[w]": "withheld with its linked tables: too few people in all",
+                "-": "not worked out: a part is hidden, or a median of fewer than 5",
+            },
             "tables": [_table_json(t) for t in report.tables],
         },
         indent=2,

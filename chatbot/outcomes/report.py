@@ -112,11 +112,14 @@ def build_report(
     with session_scope(engine) as session:
         figures = read_figures(session, scope)
     names = {s.id: s.name for s in knowledge.services}
+    # Every service in scope gets a row, used or not: a row that appears only when a service
+    # was used would itself say "at least one".
+    listed = sorted(in_area if in_area is not None else names)
     tables = [
         *_conversation_tables(figures, sources),
         _role_table(figures),
-        _recommendation_table(figures, names),
-        *_referral_tables(figures, names, _periods(date_from, date_to)),
+        _recommendation_table(figures, names, listed),
+        *_referral_tables(figures, names, listed, _periods(date_from, date_to)),
         _crisis_table(figures),
         _stale_table(knowledge, in_area, today, review_days),
     ]
@@ -211,9 +214,9 @@ def _role_table(f: Figures) -> Table:
     )
 
 
-def _recommendation_table(f: Figures, names: dict[str, str]) -> Table:
+def _recommendation_table(f: Figures, names: dict[str, str], listed: list[str]) -> Table:
     system = System()
-    services = sorted(k for k in f.recommended_by_service if k)
+    services = sorted(set(listed) | {k for k in f.recommended_by_service if k})
     rows = _vertical(
         system, "recommended", [(s, names.get(s, s)) for s in services], f.recommended_by_service, "recs"
     )
@@ -265,10 +268,13 @@ def _period_of(day: dt.date, periods: list[tuple[dt.date, str]]) -> int:
     return max(i for i, (start, _) in enumerate(periods) if start <= day)
 
 
-def _referral_tables(f: Figures, names: dict[str, str], periods: list[tuple[dt.date, str]]) -> list[Table]:
+def _referral_tables(
+    f: Figures, names: dict[str, str], listed: list[str], periods: list[tuple[dt.date, str]]
+) -> list[Table]:
     """Status by service, over time, consent and the funnel: one system, as they share totals."""
     services = sorted(
-        {s for s, _ in f.referrals_by_service_status}
+        set(listed)
+        | {s for s, _ in f.referrals_by_service_status}
         | {s for s, _ in f.referrals_by_service_day}
         | {s for s, _ in f.consent}
     )
@@ -400,7 +406,7 @@ def _funnel_table(shown: dict) -> Table:
     for j, stage in enumerate(PROGRESSION):
         parts = [shown[("furthest", k)] for k in PROGRESSION[j:]]
         if any(p.hidden for p in parts):
-            reached = Shown(None, sup.SECONDARY)  # a sum of hidden figures stays hidden
+            reached = Shown(None, "-")  # a sum with a hidden figure in it is not shown
         else:
             total = int(sum(p.value for p in parts))
             reached = Shown(total, str(total))

@@ -14,6 +14,9 @@ inequalities (sum <= 0) between them. Then:
    every equation and inequality, "<5" meaning 1 to 4 and "[c]" meaning 5 or more (zeros
    are never hidden, so a reader knows a "[c]" is not 0). Where the two meet, the figure
    is recoverable: hide one more figure beside it and audit again.
+4. If nothing is left to hide and a small count can still be worked out (say four "<5"
+   services whose total is "<5": each must be 1), every figure of the system is withheld
+   and shown as "[w]".
 
 The audit is an exact integer programme (scipy's HiGHS), solved one connected group of
 hidden figures at a time, so it stays fast on a real report.
@@ -30,6 +33,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 SMALL_MIN, SMALL_MAX = 1, 4  # the counts that are never shown
 PRIMARY = "<5"
 SECONDARY = "[c]"
+WITHHELD = "[w]"  # a handful of people in all: the whole set of tables is withheld
 
 Var = Hashable
 Terms = tuple[tuple[Var, int], ...]
@@ -44,7 +48,7 @@ class Shown:
 
     @property
     def hidden(self) -> bool:
-        return self.text in (PRIMARY, SECONDARY)
+        return self.text in (PRIMARY, SECONDARY, WITHHELD)
 
 
 @dataclass
@@ -149,7 +153,7 @@ def suppress(system: System) -> dict[Var, Shown]:
             if _hide_beside(system, var, primary | secondary, secondary):
                 break
         if len(secondary) == before:
-            raise RuntimeError("suppression could not protect every small count")  # never seen
+            return {var: Shown(None, WITHHELD) for var in system.values}
     return {
         var: Shown(None, PRIMARY if var in primary else SECONDARY)
         if var in primary or var in secondary
@@ -285,6 +289,6 @@ class _Problem:
         objective = np.zeros(len(self.lower))
         objective[self.index[var]] = sign
         result = self._solve(objective, self.lower, self.upper)
-        if result.status == 3:  # unbounded
+        if result.status != 0:  # HiGHS may say "unbounded or infeasible"; the truth is feasible
             return np.inf
         return float(round(result.x[self.index[var]]))
