@@ -14,11 +14,13 @@ import email.policy
 import secrets
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from chatbot.config import load_settings
 from chatbot.db import create_schema, make_engine, session_scope
 from chatbot.referrals import models as m
 from chatbot.referrals import status as st
@@ -27,6 +29,7 @@ from chatbot.referrals.crypto import ContactCipher
 from chatbot.referrals.delivery import Dispatcher
 from chatbot.referrals.senders import PickupDirectorySender, SmtpSender
 from chatbot.referrals.status_links import LINK_LABELS, StatusLinks
+from chatbot.worker import queue_due_reminders
 
 POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 KEY = Fernet.generate_key()
@@ -356,8 +359,9 @@ def test_the_referral_email_carries_one_working_link_per_service_status(engine, 
 
 
 def queue(engine, at: dt.datetime, days: int = 3) -> int:
-    with session_scope(engine) as session:
-        return store.queue_reminders(session, at, days)
+    """What the worker does every minute."""
+    settings = replace(load_settings(), referral_reminder_days=days)
+    return queue_due_reminders(settings, engine, at)
 
 
 def test_one_reminder_after_three_working_days_without_an_answer(engine, tmp_path, smtp_server):
@@ -428,3 +432,49 @@ def test_two_workers_racing_queue_and_send_one_reminder(engine, tmp_path, smtp_s
     assert [r.state for r in reminders(engine)] == [m.SENT]
     sent = [raw for raw in mailbox.messages if f"<reminder-{reference}@".encode() in raw]
     assert len(sent) == 1
+
+
+def test_a_webhook_reminder_names_the_referral_and_nothing_about_the_person():
+    from chatbot.referrals.senders import OutgoingMessage, webhook_payload
+
+    reminder = OutgoingMessage(
+        outbox_id=1,
+        kind=m.KIND_REMINDER,
+        method="webhook",
+        message_key="reminder-HW-7K3MQ-9PXA1",
+        reference="HW-7K3MQ-9PXA1",
+        service_id=SERVICE_ID,
+        service_name="Able Futures",
+        destination="https://able-futures.example/hook",
+        sent_at=MONDAY + dt.timedelta(days=4),
+        delivered_at=MONDAY,
+    )
+    assert webhook_payload(reminder) == {
+        "kind": "reminder",
+        "reference": "HW-7K3MQ-9PXA1",
+        "service_id": SERVICE_ID,
+        "service_name": "Able Futures",
+        "sent_at": "2026-11-27T10:00:00+00:00",
+        "delivered_at": "2026-11-23T10:00:00+00:00",
+    }
+
+
+def test_staff_print_a_services_webhook_secret(tmp_path):
+    import subprocess
+    import sys
+
+    from chatbot.config import PROJECT_ROOT
+    from chatbot.referrals.status_links import service_webhook_secret
+
+    env = {"PATH": "/usr/bin:/bin", "CHATBOT_VAR_DIR": str(tmp_path), "REFERRAL_ENCRYPTION_KEY": KEY.decode()}
+    printed = subprocess.run(
+        [sys.executable, "-m", "chatbot", "referrals", "webhook-secret", SERVICE_ID],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert printed == service_webhook_secret(KEY, SERVICE_ID).decode()
+    assert printed != service_webhook_secret(KEY, "another-service").decode()
