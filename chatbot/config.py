@@ -118,6 +118,8 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
         # The status-update channel checks links and webhooks with these and the key (from
         # REFERRAL_ENCRYPTION_KEY, or var/referral.key under CHATBOT_VAR_DIR). PUBLIC_BASE_URL
         # passes through as it is: set here, it would also change the web widget's embed snippet.
+        # The worker's status links default to this port when PUBLIC_BASE_URL is not set.
+        RASA_PORT=str(settings.rasa_port),
         REFERRAL_LINK_DAYS=str(settings.referral_link_days),
         REFERRAL_REMINDER_DAYS=str(settings.referral_reminder_days),
         REFERRAL_RESPONSE_DAYS=str(settings.referral_response_days),
