@@ -15,7 +15,7 @@ export REDIS_LOCK_DB ?= 1
 
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/*/*.yml)
 
-.PHONY: setup run train validate test test-production production-up bench nlu-eval lint lock clean help
+.PHONY: setup run train validate test test-production production-up bench audit nlu-eval lint lock clean help
 
 help:
 	@echo "make run    start the assistant on embedded defaults (sets up and trains if needed)"
@@ -66,6 +66,9 @@ test-production: validate train  ## the production profile's tests (private Post
 
 bench: train  ## the full assistant against a bare `rasa init` bot, in one run (bench/run.py --help)
 	@$(PY) bench/run.py
+
+audit: setup  ## dependencies: lock vs venv and pip check (offline); scripts/audit.py --online also asks PyPI
+	@$(PY) scripts/audit.py
 
 nlu-eval: train  ## NLU quality: 5-fold cross-validation and the held-out sets (about 3 minutes)
 	@$(PY) scripts/nlu_eval.py

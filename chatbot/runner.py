@@ -141,6 +141,21 @@ def action_server_command(port: int) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
 
 
+def cors_arguments(origins: str) -> list[str]:
+    """Rasa's --cors for CORS_ORIGINS ("https://a.gov.uk, https://b.gov.uk"); none when it is empty.
+
+    Each origin is its own argument: one string with commas would be read as one origin.
+    Without --cors Rasa sends no CORS headers, so only pages it serves itself can call it.
+    """
+    listed = [o for o in origins.replace(",", " ").split() if o]
+    if "*" in listed:
+        raise StartError(
+            "CORS_ORIGINS=*: every website could talk to the assistant from a visitor's browser. "
+            "List the council sites that embed the widget instead (comma-separated)."
+        )
+    return ["--cors", *listed] if listed else []
+
+
 def rasa_server_command(
     model: Path, host: str, port: int, cors: str, rasa_args: tuple[str, ...] = ()
 ) -> list[str]:
@@ -164,8 +179,7 @@ def rasa_server_command(
         "--port",
         str(port),
         "--enable-api",  # the token comes in the environment: see chatbot/rasa_main.py
-        "--cors",
-        cors,
+        *cors_arguments(cors),
         *rasa_args,
     ]
 
@@ -195,6 +209,7 @@ def start_servers(
             model,
             host,
             settings.rasa_port,
+            # By default the assistant's own public address (the demo page's origin).
             os.environ.get("CORS_ORIGINS", f"http://localhost:{settings.rasa_port}"),
             rasa_args,
         ),

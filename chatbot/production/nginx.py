@@ -92,6 +92,8 @@ def config_text(production: ProductionSettings, env: Mapping[str, str], template
             "PUBLIC_LISTEN": _listen(production.public_host, production.public_port),
             "ACTION_PROXY_PORT": str(production.action_proxy_port),
             "TELEGRAM_LOCATION": _telegram_location(env),
+            "CLIENT_RATE": str(production.client_rate_per_second),
+            "CLIENT_BURST": str(production.client_rate_burst),
         },
     )
 

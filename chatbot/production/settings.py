@@ -22,6 +22,12 @@ DEFAULT_RASA_PORTS = "5005,5006"
 DEFAULT_ACTION_PORTS = "5055,5056"
 DEFAULT_ACTION_PROXY_PORT = "5050"
 DEFAULT_NGINX = "/usr/sbin/nginx"
+# nginx's per-client limit on the chat endpoints (requests per second, and the burst above it).
+# A flood shield per address, not the per-person limit (that is the channels' guard): people
+# behind one council or surgery network share an address, and socket.io polls several times
+# per message, so it is generous.
+DEFAULT_CLIENT_RATE = "10"
+DEFAULT_CLIENT_BURST = "60"
 
 
 class ProductionConfigError(ValueError):
@@ -50,6 +56,8 @@ def production_environment(env: Mapping[str, str]) -> dict[str, str]:
     default("ACTION_PORTS", DEFAULT_ACTION_PORTS)
     default("ACTION_PROXY_PORT", DEFAULT_ACTION_PROXY_PORT)
     default("WORKER_PROCESSES", "1")
+    default("CLIENT_RATE_PER_SECOND", DEFAULT_CLIENT_RATE)
+    default("CLIENT_RATE_BURST", DEFAULT_CLIENT_BURST)
     # Each Rasa process calls its actions through nginx, which balances the action servers.
     default("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{out['ACTION_PROXY_PORT']}/webhook")
     default("PUBLIC_BASE_URL", f"http://localhost:{out['PUBLIC_PORT']}")
@@ -94,7 +102,9 @@ class ProductionSettings:
     worker_processes: int
     nginx: str
     real_ip_from: tuple[str, ...]
-    run_dir: Path  # var/production: state file, nginx's files, logs
+    run_dir: Path
+    client_rate_per_second: int = int(DEFAULT_CLIENT_RATE)
+    client_rate_burst: int = int(DEFAULT_CLIENT_BURST)  # var/production: state file, nginx's files, logs
 
     @property
     def log_dir(self) -> Path:
@@ -150,4 +160,6 @@ def load_production_settings(env: Mapping[str, str], settings: Settings) -> Prod
         nginx=nginx,
         real_ip_from=tuple(p.strip() for p in _get(env, "REAL_IP_FROM").split(",") if p.strip()),
         run_dir=settings.var_dir / "production",
+        client_rate_per_second=_int(env, "CLIENT_RATE_PER_SECOND", 1),
+        client_rate_burst=_int(env, "CLIENT_RATE_BURST", 0),
     )

@@ -23,7 +23,7 @@ import pytest
 
 from chatbot.config import PROJECT_ROOT
 from chatbot.runner import free_port
-from tests.production.services import PrivatePostgres, PrivateRedis, clean_environment
+from tests.production.services import PrivatePostgres, PrivateRedis, PrivateSMTP, clean_environment
 
 HERE = Path(__file__).resolve().parent
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -65,6 +65,15 @@ def private_redis():
         yield redis
     finally:
         redis.stop()
+
+
+@pytest.fixture(scope="session")
+def private_smtp():
+    smtp = PrivateSMTP()
+    try:
+        yield smtp.start()
+    finally:
+        smtp.stop()
 
 
 @dataclass
@@ -134,7 +143,7 @@ def _kill_leftovers(state: dict) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def production_stack(private_postgres, private_redis):
+def production_stack(private_postgres, private_redis, private_smtp):
     var_dir = Path(tempfile.mkdtemp(prefix="chatbot-production-"))
     rasa_ports = (free_port(), free_port())
     public_port = free_port()
@@ -149,6 +158,9 @@ def production_stack(private_postgres, private_redis):
         ACTION_PORTS=f"{free_port()},{free_port()}",
         ACTION_PROXY_PORT=str(free_port()),
         REFERRAL_DISPATCH_SECONDS="1",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(private_smtp.port),
+        SMTP_STARTTLS="false",
     )
     stack = Stack(
         env=env, var_dir=var_dir, public_url=f"http://127.0.0.1:{public_port}", rasa_ports=rasa_ports

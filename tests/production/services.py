@@ -177,3 +177,28 @@ def clean_environment(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     env.update(RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1", **overrides)
     return env
+
+
+class PrivateSMTP:
+    """An SMTP server on loopback (aiosmtpd) that can be stopped and started again on its port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[bytes] = []
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 (aiosmtpd's name)
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+    def start(self) -> PrivateSMTP:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

@@ -60,8 +60,10 @@ def test_nginx_configuration_routes_socketio_sticky_and_rest_round_robin(tmp_pat
     assert sticky.count("server 127.0.0.1:700") == 3
     round_robin = re.search(r"upstream rasa_round_robin \{(.*?)\}", text, re.S).group(1)
     assert "ip_hash" not in round_robin and round_robin.count("server 127.0.0.1:700") == 3
-    assert re.search(r"location /socket\.io/ \{\s*proxy_pass http://rasa_sticky;", text)
-    assert re.search(r"location /webhooks/ \{\s*proxy_pass http://rasa_round_robin;", text)
+    assert re.search(r"location /socket\.io/ \{\s*(limit_req [^;]*;\s*)?proxy_pass http://rasa_sticky;", text)
+    assert re.search(
+        r"location /webhooks/ \{\s*(limit_req [^;]*;\s*)?proxy_pass http://rasa_round_robin;", text
+    )
     assert "listen 127.0.0.1:5050;" in text  # the action servers' upstream, loopback only
     assert "set_real_ip_from 10.0.0.0/8;" in text
     assert "daemon off;" in text and f"pid {tmp_path}/production/nginx/nginx.pid;" in text
@@ -69,6 +71,20 @@ def test_nginx_configuration_routes_socketio_sticky_and_rest_round_robin(tmp_pat
     log_format = re.search(r"log_format chatbot_json escape=json(.*?);\n", text, re.S).group(1)
     assert "$request_uri" not in log_format and "$args" not in log_format
     assert "$remote_addr" not in log_format and "$http_x_forwarded_for" not in log_format
+
+
+def test_nginx_limits_each_client_on_the_chat_endpoints(tmp_path):
+    production, env = production_settings(tmp_path, CLIENT_RATE_PER_SECOND="4", CLIENT_RATE_BURST="9")
+    text = nginx.config_text(production, env)
+    assert "limit_req_zone $binary_remote_addr zone=chat_per_client:10m rate=4r/s;" in text
+    assert "limit_req_status 429;" in text
+    for location in ("/webhooks/", "/socket.io/"):
+        block = re.search(rf"location {re.escape(location)} \{{(.*?)\}}", text, re.S).group(1)
+        assert "limit_req zone=chat_per_client burst=9 nodelay;" in block, location
+    # Health checks and the action servers' loopback upstream are not limited.
+    for location in ("= /nginx-health", "= /"):
+        block = re.search(rf"location {re.escape(location)} \{{(.*?)\}}", text, re.S).group(1)
+        assert "limit_req" not in block, location
 
 
 def test_nginx_accepts_the_generated_configuration(tmp_path):
