@@ -30,7 +30,7 @@ from chatbot.nlu.facts import says_dont_know
 from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.referrals import contact, store
 from chatbot.referrals.consent import current_wording
-from chatbot.referrals.models import PURPOSE_CALLBACK
+from chatbot.referrals.models import PURPOSE_CALLBACK, PURPOSE_REFERRAL
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
 
 from .slots import TRIAGE_SLOTS
@@ -643,6 +643,7 @@ class ActionSubmitReferral(Action):
             contact=details["contact"],
             best_time=details["best_time"],
             shared_facts=shared_facts(tracker),
+            purpose=tracker.get_slot("referral_purpose") or PURPOSE_REFERRAL,
             consent=store.Consent(
                 wording_version=current_wording().version,
                 given_by=record.get("given_by", "person"),

@@ -116,7 +116,15 @@ def cipher():
 
 
 def submit(
-    engine, cipher, *, method="email", destination=SERVICE_ADDRESS, contact_route="phone", n=None, at=NOW
+    engine,
+    cipher,
+    *,
+    method="email",
+    destination=SERVICE_ADDRESS,
+    contact_route="phone",
+    n=None,
+    at=NOW,
+    purpose=m.PURPOSE_REFERRAL,
 ):
     n = n if n is not None else secrets.token_hex(4)
     contact = PHONE if contact_route == "phone" else PERSON_EMAIL
@@ -139,6 +147,7 @@ def submit(
             how="pressed 'Yes, I agree' in web chat",
             decided_at=NOW,
         ),
+        purpose=purpose,
     )
     with session_scope(engine) as session:
         return store.submit(session, submission, cipher, at).reference
@@ -723,3 +732,22 @@ def test_the_signing_secret_comes_from_the_environment_or_the_key(monkeypatch):
     assert webhook_signing_secret(Fernet.generate_key()) != derived
     monkeypatch.setenv(SIGNING_SECRET_ENV, "shared-with-the-service")
     assert webhook_signing_secret(key) == b"shared-with-the-service"
+
+
+def test_a_call_back_request_goes_the_same_way_and_says_what_it_is(db, cipher, tmp_path):
+    mail = tmp_path / "mail"
+    dispatcher = Dispatcher(db, cipher, service_names, {"email": PickupDirectorySender(mail, FROM_ADDRESS)})
+    referral = submit(db, cipher)
+    callback = submit(db, cipher, purpose=m.PURPOSE_CALLBACK)
+    with session_scope(db) as session:
+        stored = {row.reference: row.purpose for row in session.scalars(sa.select(m.ReferralRow))}
+    assert stored == {referral: m.PURPOSE_REFERRAL, callback: m.PURPOSE_CALLBACK}
+    assert dispatcher.run_once(NOW) == DeliveryReport(sent=2)
+    read = {
+        path.name: email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in mail.iterdir()
+    }
+    asked = read[f"referral-{callback}.eml"]
+    assert asked["Subject"].startswith(f"Call-back request {callback}")
+    assert "asked to talk to a real person" in asked.get_content() and NAME in asked.get_content()
+    assert read[f"referral-{referral}.eml"]["Subject"].startswith(f"New referral {referral}")

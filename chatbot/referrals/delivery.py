@@ -197,6 +197,7 @@ class Dispatcher:
                 service_name=self._service_name(referral.service_id),
                 destination=row.destination,
                 sent_at=now,
+                purpose=referral.purpose or m.PURPOSE_REFERRAL,
             )
             if row.kind == m.KIND_WITHDRAWAL:
                 if not _service_has_referral(session, referral):

@@ -16,6 +16,7 @@ JSON body::
     {"kind": "referral", "reference": "HW-7K3MQ-9PXA1", "service_id": "...",
      "service_name": "...", "sent_at": "2026-11-25T10:00:00+00:00",
      "person": {"name": "...", "contact_route": "phone" | "email", "contact": "...", "best_time": "..."},
+     "purpose": "referral" | "callback",
      "shared_facts": {"work_status": "off_sick", ...},
      "consent": {"decided_at": "...", "given_by": "person" | "professional", "how": "...",
                  "wording_version": "..."}}
@@ -117,6 +118,7 @@ class OutgoingMessage:
     person: Person | None = field(default=None, repr=False)
     shared_facts: dict | None = field(default=None, repr=False)
     consent: ConsentRecord | None = None
+    purpose: str = m.PURPOSE_REFERRAL  # a call-back request reads differently, nothing else changes
 
 
 class Sender(Protocol):
@@ -186,7 +188,7 @@ def compose_email(message: OutgoingMessage, from_addr: str) -> EmailMessage:
         email["Subject"] = f"Reminder: referral {message.reference} is waiting for an update"
         email.set_content(_reminder_text(message, from_addr))
     else:
-        email["Subject"] = f"New referral {message.reference} for {message.service_name}"
+        email["Subject"] = f"{_what(message)} {message.reference} for {message.service_name}"
         email.set_content(_referral_text(message, from_addr))
     return email
 
@@ -201,11 +203,16 @@ def _referral_text(message: OutgoingMessage, from_addr: str) -> str:
     if person is None or consent is None:
         raise DeliveryFailed("referral has no personal data or consent record")
     route = "phone" if person.contact_route == "phone" else "email"
+    asks = (
+        "This person asked to talk to a real person about health and work. Please call or email them."
+        if message.purpose == m.PURPOSE_CALLBACK
+        else "This person would like you to contact them about your support."
+    )
     lines = [
-        f"New referral for {message.service_name}",
+        f"{_what(message)} for {message.service_name}",
         f"Reference: {message.reference}",
         "",
-        "This person would like you to contact them about your support.",
+        asks,
         "",
         f"Name: {person.name}",
         f"Contact by {route}: {person.contact}",
@@ -224,6 +231,10 @@ def _referral_text(message: OutgoingMessage, from_addr: str) -> str:
         _contact_us(message, from_addr),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _what(message: OutgoingMessage) -> str:
+    return "Call-back request" if message.purpose == m.PURPOSE_CALLBACK else "New referral"
 
 
 def _status_link_lines(message: OutgoingMessage) -> list[str]:
@@ -433,6 +444,7 @@ def webhook_payload(message: OutgoingMessage) -> dict:
         "contact": person.contact,
         "best_time": person.best_time,
     }
+    payload["purpose"] = message.purpose  # referral | callback
     payload["shared_facts"] = message.shared_facts or {}
     payload["consent"] = {
         "decided_at": as_utc(consent.decided_at).isoformat(),

@@ -54,6 +54,7 @@ class Submission:
     best_time: str
     shared_facts: dict
     consent: Consent
+    purpose: str = m.PURPOSE_REFERRAL  # or a call-back request to the area's single point of access
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def submit(session: Session, submission: Submission, cipher: ContactCipher, now:
         contact_encrypted=cipher.encrypt(submission.contact),
         best_time=submission.best_time,
         shared_facts=submission.shared_facts,
+        purpose=submission.purpose,
     )
     referral_consent = _consent_row(
         submission.service_id, "given", submission.channel, submission.role, submission.consent
