@@ -109,3 +109,49 @@ def test_the_action_server_imports_neither_rasa_nor_spacy_nor_tensorflow():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_event_classes_are_found_as_rasa_finds_them():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    from chatbot.rasa_main import remember_event_classes
+
+    remember_event_classes()
+    rasas_lookup = Event.resolve_by_type.rasas_lookup
+    for cls in all_subclasses(Event):
+        assert Event.resolve_by_type(cls.type_name) is rasas_lookup(cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is rasas_lookup(cls.type_name)  # again, remembered
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+    assert Event.resolve_by_type("topic") is None
+
+
+def test_action_calls_reuse_one_connection():
+    """Three calls to an endpoint, as Rasa makes per message: one TCP connection, not three."""
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    from chatbot.rasa_main import reuse_connections_to_endpoints
+
+    reuse_connections_to_endpoints()
+    connections = []
+
+    async def handle(reader, writer) -> None:  # noqa: ANN001 (a minimal HTTP/1.1 keep-alive server)
+        connections.append(writer.get_extra_info("peername"))
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    async def scenario() -> list:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        answers = [await endpoint.request(method="get") for _ in range(3)]
+        server.close()
+        return answers
+
+    assert asyncio.run(scenario()) == [{}, {}, {}]
+    assert len(connections) == 1
