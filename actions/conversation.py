@@ -8,6 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset
 from rasa_sdk.executor import CollectingDispatcher
 
+from .data_rights import REFERENCE_TEXT
+from .referral_status import ActionReferralStatus
+from .turns import text_of
+
 UNCLEAR_LIMIT = 2
 
 
@@ -27,6 +31,9 @@ class ActionHandleUnclear(Action):
         return "action_handle_unclear"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        if REFERENCE_TEXT.search(text_of(tracker)):
+            # A reference is only ever given out for a referral: whatever the words, they ask about it.
+            return ActionReferralStatus().run(dispatcher, tracker, domain)
         misses = _misses_in_a_row(tracker)
         dispatcher.utter_message(
             response="utter_default" if misses < UNCLEAR_LIMIT else "utter_still_unclear"
