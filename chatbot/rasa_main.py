@@ -40,6 +40,7 @@ import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
 from chatbot.config import RASA_TOKEN_ENV
+from chatbot.json_logs import json_logs_wanted, use_json_logs
 
 MASKED = "[masked]"
 # The keys Rasa's own anonymizer lists, plus the sender id (a Telegram chat id is personal).
@@ -166,6 +167,8 @@ def remember_event_classes() -> None:
 
 
 def main() -> None:
+    if json_logs_wanted():
+        use_json_logs("rasa")  # before Rasa sets up its own logging (it then keeps ours)
     check_action_responses_with_a_compiled_validator()
     reuse_connections_to_endpoints()
     remember_event_classes()

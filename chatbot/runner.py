@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatbot.config import RASA_TOKEN_ENV, Settings, rasa_environment
+from chatbot.json_logs import LOG_SOURCE_ENV
 
 
 class StartError(RuntimeError):
@@ -137,8 +138,23 @@ def action_server_command(port: int) -> list[str]:
     rasa_sdk itself, not `rasa run actions`: Rasa's command line imports Rasa and
     TensorFlow first (138 MB and 2.8 s to ready, against 73 MB and 1.6 s here).
     No --cors: rasa_sdk then sends no CORS headers, and browsers never call it.
+    Through chatbot.json_logs, which changes only the log format (LOG_FORMAT=json).
     """
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "chatbot.json_logs",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(port),
+    ]
+
+
+def worker_command() -> list[str]:
+    """The worker: delivers referrals from the outbox and runs the retention purge."""
+    return [sys.executable, "-m", "chatbot.json_logs", "chatbot", "worker"]
 
 
 def cors_arguments(origins: str) -> list[str]:
@@ -214,14 +230,14 @@ def start_servers(
             rasa_args,
         ),
     }
-    # Delivers referrals from the outbox and runs the retention purge.
-    commands["worker"] = [sys.executable, "-m", "chatbot", "worker"]
+    commands["worker"] = worker_command()
     servers.commands = commands
     servers.environment = env
     servers.private_environment = {
-        "Rasa server": {RASA_TOKEN_ENV: token},
+        "Rasa server": {RASA_TOKEN_ENV: token, LOG_SOURCE_ENV: "rasa"},
         # The action server asks for no credentials: loopback only, whatever RASA_HOST says.
-        "action server": {ACTION_SERVER_HOST_ENV: "127.0.0.1"},
+        "action server": {ACTION_SERVER_HOST_ENV: "127.0.0.1", LOG_SOURCE_ENV: "actions"},
+        "worker": {LOG_SOURCE_ENV: "worker"},
     }
     try:
         for name in commands:

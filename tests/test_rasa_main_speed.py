@@ -99,7 +99,13 @@ def test_the_action_server_imports_neither_rasa_nor_spacy_nor_tensorflow():
     from chatbot.config import PROJECT_ROOT
     from chatbot.runner import action_server_command
 
-    assert action_server_command(5055)[:3] == [sys.executable, "-m", "rasa_sdk"]
+    assert action_server_command(5055)[:5] == [
+        sys.executable,
+        "-m",
+        "chatbot.json_logs",
+        "rasa_sdk",
+        "--actions",
+    ]
     probe = (
         "import sys, rasa_sdk.endpoint as e; e.ActionExecutor().register_package('actions'); "
         "print(sorted(m for m in ('rasa', 'spacy', 'tensorflow', 'thinc') if m in sys.modules))"

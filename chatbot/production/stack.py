@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatbot.config import RASA_TOKEN_ENV, Settings, load_settings, rasa_environment
+from chatbot.json_logs import LOG_SOURCE_ENV
 from chatbot.production import nginx
 from chatbot.production.schema import DatabaseError, ensure_database, is_postgresql, migrate
 from chatbot.production.settings import (
@@ -43,6 +44,7 @@ from chatbot.runner import (
     latest_model,
     rasa_server_command,
     wait_until_answers,
+    worker_command,
 )
 
 RESTART_FIRST_DELAY = 1.0
@@ -183,7 +185,7 @@ def build_servers(
         elif part.kind == "rasa":
             commands[part.name] = rasa_server_command(model, "127.0.0.1", part.port, env["CORS_ORIGINS"])
         elif part.kind == "worker":
-            commands[part.name] = [sys.executable, "-m", "chatbot", "worker"]
+            commands[part.name] = worker_command()
         elif part.kind == "nginx":
             commands[part.name] = nginx.command(production, config)
         elif part.kind == "telegram":
@@ -199,11 +201,16 @@ def build_servers(
         commands=commands,
         environment=env,
         private_environment={
+            # Each process names itself in JSON log lines (LOG_FORMAT=json).
+            **{p.name: {LOG_SOURCE_ENV: p.name} for p in parts},
             # The token only where it is checked; action servers on loopback only (rasa_sdk's
             # default is every interface, and an action server asks for no credentials).
-            **{p.name: {RASA_TOKEN_ENV: token} for p in parts if p.kind == "rasa"},
+            **{p.name: {RASA_TOKEN_ENV: token, LOG_SOURCE_ENV: p.name} for p in parts if p.kind == "rasa"},
             **{
-                p.name: {ACTION_SERVER_HOST_ENV: env.get(ACTION_SERVER_HOST_ENV) or "127.0.0.1"}
+                p.name: {
+                    ACTION_SERVER_HOST_ENV: env.get(ACTION_SERVER_HOST_ENV) or "127.0.0.1",
+                    LOG_SOURCE_ENV: p.name,
+                }
                 for p in parts
                 if p.kind == "actions"
             },
