@@ -1,6 +1,6 @@
 """Benchmark: the full assistant against a bare `rasa init` assistant, in the same run.
 
-    .venv/bin/python bench/run.py [--quick] [--skip-training] [--profile]
+    .venv/bin/python bench/run.py [--quick] [--skip-training] [--profile] [--production]
 
 For both assistants: training time, time to ready (process start until the REST
 channel answers), latency p50/p95/p99 per message and throughput at 1, 10 and 50
@@ -18,6 +18,10 @@ parse alone (`POST /model/parse`), one conversation at a time through an
 instrumented Rasa server and an action server that times itself
 (bench/instrumented_rasa.py, bench/timed_action_server.py), and a cProfile of the
 Rasa server. Product code is not changed: the variants are made in bench/.
+
+--production then starts the production profile (2 Rasa and 2 action servers behind
+nginx, PostgreSQL, Redis: bench/production_bench.py) and runs the same conversations at
+10 and 50 concurrent through nginx, against the bare single process's throughput.
 
 The full assistant runs from models/ (the model `make` trains), started by
 chatbot.runner.start_servers on free ports with its own var dir. Training is
@@ -705,6 +709,46 @@ def verdict(results: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+PRODUCTION_LEVELS = (10, 50)
+
+
+def measure_production(run_dir: Path, counts: dict[int, int]) -> dict[str, Any]:
+    from production_bench import results_for, start_production
+
+    print("==> starting the production profile ...", flush=True)
+    prod = start_production(run_dir)
+    try:
+        print(f"    ready in {prod.ready_s:.1f} s", flush=True)
+        first = warm_up(prod)
+        levels = {}
+        for c in PRODUCTION_LEVELS:
+            print(f"==> production: {c} concurrent, {counts[c]} conversations ...", flush=True)
+            levels[str(c)] = level = run_level(prod, c, counts[c], f"production-{c}")
+            print(
+                f"    p50 {level['p50_ms']} ms, p95 {level['p95_ms']} ms, {level['throughput_msg_s']} msg/s, "
+                f"errors {level['errors']}, goal reached {level['conversations_reaching_goal']}/{counts[c]}",
+                flush=True,
+            )
+        return {**results_for(prod, levels), "first_reply_ms": first}
+    finally:
+        prod.stop()
+
+
+def production_verdict(results: dict[str, Any]) -> list[dict[str, Any]]:
+    prod, bare = results["bots"]["production"], results["bots"]["bare"]
+    out = []
+    for c in PRODUCTION_LEVELS:
+        p, b = prod["levels"][str(c)]["throughput_msg_s"], bare["levels"][str(c)]["throughput_msg_s"]
+        out.append(
+            {
+                "target": f"production throughput at {c} concurrent >= 2x the bare single process",
+                "measured": f"{p} vs {b} msg/s (x{p / b:.2f})",
+                "pass": p >= 2 * b and valid(prod["levels"][str(c)]),
+            }
+        )
+    return out
+
+
 def print_timers(title: str, t: dict[str, Any]) -> None:
     rest = t["rest_latency"]
     print(
@@ -781,6 +825,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="also profile the full assistant (about 5 min more)"
     )
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="also the production profile's throughput through nginx (PostgreSQL and Redis on this machine)",
+    )
     args = parser.parse_args()
     counts = QUICK_CONVERSATIONS if args.quick else CONVERSATIONS
     os.environ.update(QUIET_ENV)
@@ -793,7 +842,12 @@ def main() -> None:
     model = latest_model(ROOT)
     results: dict[str, Any] = {
         "started": datetime.now().isoformat(timespec="seconds"),
-        "options": {"quick": args.quick, "skip_training": args.skip_training, "profile": args.profile},
+        "options": {
+            "quick": args.quick,
+            "skip_training": args.skip_training,
+            "profile": args.profile,
+            "production": args.production,
+        },
         "machine": {"cores": os.cpu_count(), "loadavg_start": loadavg()},
         "full_model": {"path": str(model.relative_to(ROOT)), "modified": time.ctime(model.stat().st_mtime)},
         "git": git_state(),
@@ -878,6 +932,14 @@ def main() -> None:
             results["profile"]["timers"] = timers_window(full, paths, window, full.servers.action_url)
             print("==> profile: cProfile of the Rasa server ...", flush=True)
             results["profile"]["cprofile"] = cprofile_window(full, paths, max(2, window // 2))
+        if args.production:
+            for bot in bots:  # the cores and the memory go to the profile's processes
+                bot.stop()
+            try:
+                results["bots"]["production"] = measure_production(run_dir, counts)
+            except Exception as error:  # the other figures are still worth writing
+                results["production_error"] = f"{type(error).__name__}: {error}"[:2000]
+                print(f"    production profile failed: {results['production_error']}", flush=True)
     finally:
         for bot in bots:
             bot.stop()
@@ -902,6 +964,13 @@ def main() -> None:
     ]
     if invalid:
         print(f"  WARNING: errors or conversations that missed their goal: {', '.join(invalid)}")
+    if args.production and "production" in results["bots"]:
+        print("\nProduction profile (2 Rasa + 2 action servers, nginx, PostgreSQL, Redis) against bare:")
+        print_table(comparison_rows(results, "production", "bare"), ("production", "bare", "prod/bare"))
+        for v in production_verdict(results):
+            print(f"  {'PASS' if v['pass'] else 'FAIL'}  {v['target']}: {v['measured']}")
+        results["verdict"] += production_verdict(results)
+        out.write_text(json.dumps(results, indent=2))
     if args.profile:
         print_profile(results)
     print(f"\nJSON: {out.relative_to(ROOT)}")
