@@ -34,7 +34,7 @@ def funnel_chart(table: Table) -> str:
     """Horizontal bars, one per stage, as wide as the referrals that reached it."""
     label_width, bar_width, row_height = 210, 420, 34
     values = [values[0] for _, values in table.rows]
-    top = max((v.value for v in values if not v.hidden), default=0) or 1
+    top = max((v.value for v in values if v.value is not None), default=0) or 1
     parts = []
     for i, ((label, _), shown) in enumerate(zip(table.rows, values, strict=True)):
         y = 10 + i * row_height
@@ -71,15 +71,17 @@ def over_time_chart(table: Table) -> str:
     Services share one scale, so their bars compare; "All services" has its own.
     """
     periods = table.columns[:-1]
-    label_width, row_height, bar_gap = 230, 46, 4
+    label_width, row_height, bar_gap = 320, 46, 4
     bar_width = max(8, min(40, 480 // max(len(periods), 1) - bar_gap))
     service_rows = table.rows[:-1]
-    top = max((v.value for _, vs in service_rows for v in vs[:-1] if not v.hidden), default=0) or 1
+    top = max((v.value for _, vs in service_rows for v in vs[:-1] if v.value is not None), default=0) or 1
     parts = []
     for i, (label, values) in enumerate(table.rows):
         is_total = i == len(table.rows) - 1
         y = 10 + i * row_height
-        scale = (max((v.value for v in values[:-1] if not v.hidden), default=0) or 1) if is_total else top
+        scale = (
+            (max((v.value for v in values[:-1] if v.value is not None), default=0) or 1) if is_total else top
+        )
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 26}" text-anchor="end">'
             f"{escape(label)}{' (own scale)' if is_total else ''}</text>"

@@ -139,19 +139,19 @@ def suppress(system: System) -> dict[Var, Shown]:
     """What to print for every figure: the number, "<5" or "[c]"."""
     primary = {v for v, n in system.values.items() if SMALL_MIN <= n <= SMALL_MAX}
     secondary: set[Var] = set()
+    audited: dict = {}  # group -> its recoverable figures: a group that has not changed is not solved again
     while True:
         hidden = primary | secondary
         # Cheap first: an equation with exactly one hidden figure gives it away at once.
         lone = [eq for eq in system.equations if sum(var in hidden for var, _ in eq) == 1]
         if any(_hide_another(system, eq, hidden, secondary) for eq in lone):
             continue
-        recoverable = _recoverable(system, primary, secondary)
+        recoverable = _recoverable(system, primary, secondary, audited)
         if not recoverable:
             break
         before = len(secondary)
-        for var in recoverable:
-            if _hide_beside(system, var, primary | secondary, secondary):
-                break
+        for var in recoverable:  # one more figure beside each (fewer rounds than one at a time)
+            _hide_beside(system, var, primary | secondary, secondary)
         if len(secondary) == before:
             return {var: Shown(None, WITHHELD) for var in system.values}
     return {
@@ -204,16 +204,14 @@ def hidden_ranges(system: System, primary: set[Var], secondary: set[Var]) -> dic
     return ranges
 
 
-def _recoverable(system: System, primary: set[Var], secondary: set[Var]) -> list[Var]:
+def _recoverable(system: System, primary: set[Var], secondary: set[Var], audited: dict) -> list[Var]:
     """Hidden figures a reader could work out exactly, smallest first."""
     found = []
     for group in _groups(system, primary | secondary):
-        problem = _Problem(system, group, primary)
-        # Not recoverable as soon as one other whole value fits: try below, then above.
-        for var in group:
-            true = system.values[var]
-            if not (problem.feasible(var, upper=true - 1) or problem.feasible(var, lower=true + 1)):
-                found.append(var)
+        key = (frozenset(group), frozenset(v for v in group if v in primary))
+        if key not in audited:
+            audited[key] = _Problem(system, group, primary).pinned()
+        found.extend(audited[key])
     return sorted(found, key=lambda v: (system.values[v], repr(v)))
 
 
@@ -241,6 +239,7 @@ class _Problem:
     """The integer programme a reader could solve for one group of hidden figures."""
 
     def __init__(self, system: System, group: list[Var], primary: set[Var]) -> None:
+        self.system = system
         self.index = {v: i for i, v in enumerate(group)}
         n = len(group)
         self.lower = np.array([SMALL_MIN if v in primary else SMALL_MAX + 1 for v in group], dtype=float)
@@ -273,7 +272,29 @@ class _Problem:
             bounds=Bounds(lower, upper),
         )
 
-    def feasible(self, var: Var, lower: float | None = None, upper: float | None = None) -> bool:
+    def pinned(self) -> list[Var]:
+        """The figures of the group that can take only their true value.
+
+        A figure is safe when some whole-number solution gives it another value. Every
+        solution found is a witness for each figure it moves, so most need no solve of their own.
+        """
+        truth = np.array([self.system.values[v] for v in self.index], dtype=float)
+        safe = np.zeros(len(truth), dtype=bool)
+        found = []
+        for var, i in self.index.items():
+            if safe[i]:
+                continue
+            for bound in ("upper", "lower"):  # try below the truth, then above it
+                x = self.solution(var, **{bound: truth[i] + (-1 if bound == "upper" else 1)})
+                if x is not None:
+                    safe |= np.abs(x - truth) > 0.5
+                    break
+            else:
+                found.append(var)
+        return found
+
+    def solution(self, var: Var, lower: float | None = None, upper: float | None = None):  # noqa: ANN201
+        """A whole-number solution with var within the bounds given, or None."""
         lo, hi = self.lower.copy(), self.upper.copy()
         i = self.index[var]
         if lower is not None:
@@ -281,8 +302,9 @@ class _Problem:
         if upper is not None:
             hi[i] = min(hi[i], upper)
         if lo[i] > hi[i]:
-            return False
-        return self._solve(np.zeros(len(lo)), lo, hi).status == 0
+            return None
+        result = self._solve(np.zeros(len(lo)), lo, hi)
+        return result.x if result.status == 0 else None
 
     def extreme(self, var: Var, sign: int) -> float:
         """Minimum (sign +1) or maximum (sign -1) of var; inf when unbounded above."""
