@@ -21,7 +21,12 @@ from chatbot.db import Base
 logger = logging.getLogger(__name__)
 
 # Every module that declares tables on Base (chatbot.db.create_schema imports the same).
-MODEL_MODULES = ("chatbot.knowledge.models", "chatbot.referrals.models", "chatbot.sources")
+MODEL_MODULES = (
+    "chatbot.knowledge.models",
+    "chatbot.referrals.models",
+    "chatbot.sources",
+    "chatbot.outcomes.models",
+)
 VERSION_TABLE = "alembic_version"
 
 
