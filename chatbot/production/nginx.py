@@ -42,6 +42,13 @@ def _servers(ports: tuple[int, ...]) -> str:
     return "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports)
 
 
+def _action_servers(ports: tuple[int, ...]) -> str:
+    # Never left out: when every action server had failed (all restarting at once), nginx
+    # would answer "no live upstreams" for 5 s after they were back. A refused connection
+    # on loopback costs nothing, and nginx tries the next server at once.
+    return "\n".join(f"        server 127.0.0.1:{port} max_fails=0;" for port in ports)
+
+
 def _listen(host: str, port: int) -> str:
     if host in ("", "*", "0.0.0.0"):
         return str(port)
@@ -88,7 +95,7 @@ def config_text(production: ProductionSettings, env: Mapping[str, str], template
             "LOG_DIR": str(production.log_dir),
             "REAL_IP": _real_ip(production.real_ip_from),
             "RASA_SERVERS": _servers(production.rasa_ports),
-            "ACTION_SERVERS": _servers(production.action_ports),
+            "ACTION_SERVERS": _action_servers(production.action_ports),
             "PUBLIC_LISTEN": _listen(production.public_host, production.public_port),
             "ACTION_PROXY_PORT": str(production.action_proxy_port),
             "TELEGRAM_LOCATION": _telegram_location(env),

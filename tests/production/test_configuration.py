@@ -65,6 +65,8 @@ def test_nginx_configuration_routes_socketio_sticky_and_rest_round_robin(tmp_pat
         r"location /webhooks/ \{\s*(limit_req [^;]*;\s*)?proxy_pass http://rasa_round_robin;", text
     )
     assert "listen 127.0.0.1:5050;" in text  # the action servers' upstream, loopback only
+    actions = re.search(r"upstream action_servers \{(.*?)\}", text, re.S).group(1)
+    assert "max_fails=0" in actions  # never "no live upstreams" just after they all restarted
     assert "set_real_ip_from 10.0.0.0/8;" in text
     assert "daemon off;" in text and f"pid {tmp_path}/production/nginx/nginx.pid;" in text
     # The access log carries no query string (tokens, socket ids) and no client address.
