@@ -146,6 +146,11 @@ class GuardedRestInput(RestInput):
             except Exception as error:  # never a stack trace for the person; no text in the log
                 logger.error("REST: handling a message failed (%s)", type(error).__name__)
                 notes.append(bot_message(incoming.sender, guard.SOMETHING_WENT_WRONG))
+            if not collector.messages and not notes:
+                # Every turn of this assistant answers; silence means Rasa swallowed a failure
+                # (an action server it could not reach), and the person must not be left waiting.
+                logger.warning("REST: a message got no answer")
+                notes.append(bot_message(incoming.sender, guard.SOMETHING_WENT_WRONG))
             return response.json(collector.messages + notes)
 
         return webhook
