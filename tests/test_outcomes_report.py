@@ -30,8 +30,8 @@ from chatbot.referrals import models as rm
 from chatbot.referrals import store
 from chatbot.referrals.crypto import ContactCipher
 from chatbot.sources import load_sources
+from tests.databases import KINDS, throwaway_engine
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DAY = dt.date(2026, 11, 10)
 TODAY = dt.date(2026, 12, 1)
 ISLINGTON_SERVICE = "islington-iwork"
@@ -42,25 +42,10 @@ PHONES = ["+447700900123", "07700 900456"]
 SECRET_TEXT = "I feel awful about my back and my boss at Tesco"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'outcomes.db'}")
-        create_schema(engine)
+    with throwaway_engine(request.param, tmp_path, "outcomes") as engine:
         yield engine
-        engine.dispose()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    engine = sa.create_engine(POSTGRES, connect_args={"options": f"-csearch_path={schema}"})
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture(scope="module")

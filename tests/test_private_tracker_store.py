@@ -39,8 +39,7 @@ from chatbot.privacy.tracker_store import (
     purge_conversations,
     redacted_for_storage,
 )
-
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.databases import KINDS, throwaway_database_url
 
 DOMAIN_YAML = """
 version: "3.1"
@@ -105,29 +104,11 @@ def domain() -> Domain:
     return Domain.from_yaml(DOMAIN_YAML)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def db_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tracker.db'}"
-    else:
-        yield from _throwaway_postgres_schema()
-
-
-def _throwaway_postgres_schema() -> Iterator[str]:
-    admin = sa.create_engine(POSTGRES_URL, future=True)
-    schema = f"privacy_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as error:  # pragma: no cover - says what to do
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 (database test) is needed: {error}")
-    try:
-        # search_path: Rasa creates and finds its `events` table in this schema only.
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    # search_path: Rasa creates and finds its `events` table in the test's own schema.
+    with throwaway_database_url(request.param, tmp_path, "tracker") as url:
+        yield url
 
 
 @pytest.fixture

@@ -39,8 +39,8 @@ from chatbot.referrals.senders import (
     WebhookSender,
     webhook_signing_secret,
 )
+from tests.databases import KINDS, throwaway_engine
 
-POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone.utc)
 SERVICE_ID = "able-futures"
 SERVICE_NAME = "Able Futures"
@@ -78,31 +78,11 @@ def db(tmp_path):
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def any_db(request, tmp_path):
     """SQLite, and PostgreSQL in a schema of its own (the server is shared)."""
-    if request.param == "sqlite":
-        engine = sqlite_engine(tmp_path)
+    with throwaway_engine(request.param, tmp_path, "delivery") as engine:
         yield engine
-        engine.dispose()
-        return
-    schema = f"delivery_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_URL, future=True)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    engine = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    try:
-        create_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def another_engine(engine):

@@ -13,7 +13,6 @@ import email
 import email.policy
 import secrets
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from chatbot.config import load_settings
-from chatbot.db import create_schema, make_engine, session_scope
+from chatbot.db import make_engine, session_scope
 from chatbot.referrals import models as m
 from chatbot.referrals import status as st
 from chatbot.referrals import store
@@ -30,8 +29,8 @@ from chatbot.referrals.delivery import Dispatcher
 from chatbot.referrals.senders import PickupDirectorySender, SmtpSender
 from chatbot.referrals.status_links import LINK_LABELS, StatusLinks
 from chatbot.worker import queue_due_reminders
+from tests.databases import throwaway_engine
 
-POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 KEY = Fernet.generate_key()
 # A Monday. Delivered at 10:00, three working days later is Thursday 10:00.
 MONDAY = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
@@ -43,33 +42,8 @@ PHONE = "+447700900123"
 # --- databases and referrals (also used by test_status_updates.py) ---------------------
 
 
-@contextlib.contextmanager
-def open_engine(kind: str, tmp_path) -> Iterator[sa.engine.Engine]:
-    if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'status.db'}")
-        create_schema(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    schema = f"status_test_{secrets.token_hex(4)}"
-    admin = sa.create_engine(POSTGRES_URL, future=True)
-    try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError:
-        admin.dispose()
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    engine = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    try:
-        create_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def open_engine(kind: str, tmp_path) -> contextlib.AbstractContextManager[sa.engine.Engine]:
+    return throwaway_engine(kind, tmp_path, "status")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -23,30 +22,15 @@ from chatbot.db import Base, create_schema, make_engine, session_scope
 from chatbot.referrals import models as m
 from chatbot.referrals import store
 from chatbot.referrals.crypto import ContactCipher
+from tests.databases import KINDS, throwaway_engine
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
-        create_schema(engine)
+    with throwaway_engine(request.param, tmp_path, "referrals") as engine:
         yield engine
-        engine.dispose()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    engine = sa.create_engine(POSTGRES, connect_args={"options": f"-csearch_path={schema}"})
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture
