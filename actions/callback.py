@@ -43,6 +43,32 @@ def say_no_local_callback(dispatcher: CollectingDispatcher, area_id: str | None)
     dispatcher.utter_message(response="utter_national_people")
 
 
+# Where a call-back request can go, for this person.
+HELPER = "helper"  # only the person can ask for themselves
+NO_TEAM = "no_team"  # the area is known and has no single point of access
+AREA_UNKNOWN = "area_unknown"  # the form asks for the area first
+TEAM = "team"
+
+
+def callback_route(tracker: Tracker) -> tuple[str, Service | None]:
+    role = role_of(tracker)
+    area_id = tracker.get_slot("area_id")
+    if role == "helper":
+        return HELPER, None
+    service = callback_service(area_id, role)
+    if service is not None:
+        return TEAM, service
+    return (NO_TEAM if area_id else AREA_UNKNOWN), None
+
+
+def say_why_not(dispatcher: CollectingDispatcher, route: str, area_id: str | None) -> None:
+    if route == HELPER:
+        dispatcher.utter_message(response="utter_callback_helper")
+        dispatcher.utter_message(response="utter_national_people")
+    else:
+        say_no_local_callback(dispatcher, area_id)
+
+
 class ActionOfferCallback(Action):
     """Offer a call-back from the area's team, with the national routes beside it."""
 
@@ -50,19 +76,13 @@ class ActionOfferCallback(Action):
         return "action_offer_callback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        role = role_of(tracker)
-        area_id = tracker.get_slot("area_id")
-        if role == "helper":
-            dispatcher.utter_message(response="utter_callback_helper")
-            dispatcher.utter_message(response="utter_national_people")
+        route, service = callback_route(tracker)
+        if route in (HELPER, NO_TEAM):
+            if route == NO_TEAM:
+                dispatcher.utter_message(text="I am a computer, so I cannot put you through to a person.")
+            say_why_not(dispatcher, route, tracker.get_slot("area_id"))
             return []
-        service = callback_service(area_id, role)
-        known_elsewhere = area_id and service is None
-        if known_elsewhere:
-            dispatcher.utter_message(text="I am a computer, so I cannot put you through to a person.")
-            say_no_local_callback(dispatcher, area_id)
-            return []
-        who = "the patient" if role == "patient" else "you"
+        who = "the patient" if role_of(tracker) == "patient" else "you"
         team = service.name if service else "a local team"
         dispatcher.utter_message(
             text=f"I am a computer, but I can ask {team} to phone or email {who}. Would you like that?",
@@ -82,15 +102,9 @@ class ActionStartCallback(Action):
         return "action_start_callback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        role = role_of(tracker)
-        area_id = tracker.get_slot("area_id")
-        if role == "helper":
-            dispatcher.utter_message(response="utter_callback_helper")
-            dispatcher.utter_message(response="utter_national_people")
-            return []
-        service = callback_service(area_id, role)
-        if area_id and service is None:
-            say_no_local_callback(dispatcher, area_id)
+        route, service = callback_route(tracker)
+        if route in (HELPER, NO_TEAM):
+            say_why_not(dispatcher, route, tracker.get_slot("area_id"))
             return []
         return [
             *cleared_referral_slots(),
