@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import os
 import re
 from pathlib import Path
 
@@ -19,20 +18,8 @@ from chatbot.db import make_engine
 from chatbot.outcomes.render import render
 from chatbot.outcomes.report import build_report
 from chatbot.sources import load_sources
+from tests.browser import AXE, headless_chromium
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Path(__file__).parent / "web" / "vendor" / "axe.min.js"
 SCREENSHOT = PROJECT_ROOT / "var" / "screenshots" / "outcomes-report.png"
 
 
@@ -68,14 +55,8 @@ def report_file(tmp_path_factory, knowledge) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: run scripts/setup_browser.sh (or set CHROMIUM)."
-        )
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_the_file_names_no_other_host(report_file):
@@ -117,9 +98,6 @@ def test_the_report_renders_its_charts_with_no_request_to_any_host(browser, repo
     context.close()
 
 
-@pytest.mark.skipif(
-    not AXE.exists(), reason="tests/web/vendor/axe.min.js is missing: run scripts/vendor_js.sh"
-)
 def test_the_report_has_no_accessibility_violations(browser, report_file):
     # The page's own policy forbids scripts, rightly: the checker is let in for the test only.
     context = browser.new_context(bypass_csp=True)
