@@ -4,7 +4,6 @@ CORS only for the configured origins, secrets only in the environment (issue 7).
 from __future__ import annotations
 
 import re
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,22 +12,7 @@ import pytest
 
 from chatbot.config import PROJECT_ROOT
 from chatbot.runner import StartError, cors_arguments, rasa_server_command
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a socket listening on `port` (/proc/net/tcp and tcp6)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as lines:
-            for line in list(lines)[1:]:
-                local, _, state = line.split()[1:4]
-                address, hex_port = local.split(":")
-                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                    if len(address) == 8:
-                        found.add(socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1]))
-                    else:
-                        found.add("::" if set(address) == {"0"} else address)
-    return found
+from tests.sockets import listening_addresses
 
 
 def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str]]:

@@ -23,6 +23,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from tests.sockets import listening_addresses
+
 # (test, what happened): printed at the end of the module, for the deployment notes.
 OBSERVED: list[tuple[str, str]] = []
 
@@ -112,22 +114,6 @@ class Chat:
 def rasa_port_of(upstream: str) -> int:
     """The port of the process that answered (the last one nginx tried, if it tried two)."""
     return int(upstream.split(",")[-1].strip().rsplit(":", 1)[1])
-
-
-def listening_addresses(port: int) -> set[str]:
-    """The local addresses with a socket listening on `port` (from /proc/net/tcp and tcp6)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as lines:
-            for line in list(lines)[1:]:
-                local, _, state = line.split()[1:4]
-                address, hex_port = local.split(":")
-                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                    if len(address) == 8:
-                        found.add(socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1]))
-                    else:
-                        found.add("::" if set(address) == {"0"} else address)
-    return found
 
 
 def resident_mb(pid: int) -> float:
