@@ -8,7 +8,6 @@ The embedded SQLite default keeps using `create_all` (chatbot/db.py); in product
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 
@@ -16,29 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, make_url
 
 from chatbot.config import PROJECT_ROOT
-from chatbot.db import Base
+from chatbot.db import declared_metadata
 
 logger = logging.getLogger(__name__)
 
-# Every module that declares tables on Base (chatbot.db.create_schema imports the same).
-MODEL_MODULES = (
-    "chatbot.knowledge.models",
-    "chatbot.referrals.models",
-    "chatbot.sources",
-    "chatbot.outcomes.models",
-)
 VERSION_TABLE = "alembic_version"
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be reached, made or migrated; the message says what to do."""
-
-
-def declared_metadata() -> sa.MetaData:
-    """Base.metadata with every model module imported, so it holds every table we declare."""
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
-    return Base.metadata
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
