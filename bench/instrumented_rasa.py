@@ -120,7 +120,7 @@ def _toggle_profile(_signum: int, _frame: Any) -> None:
 
 def main() -> None:
     # The product's start-up adjustments first, so the timers wrap what the product runs.
-    from chatbot.rasa_main import check_action_responses_with_a_compiled_validator
+    from chatbot.rasa_speedups import check_action_responses_with_a_compiled_validator
 
     check_action_responses_with_a_compiled_validator()
     install_timers()

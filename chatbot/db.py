@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 Base = declarative_base()
 
@@ -18,7 +19,12 @@ def make_engine(url: str) -> Engine:
     """An engine for SQLite (the embedded default) or PostgreSQL (production)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        # A kept pool: SQLAlchemy 1.4 gives file SQLite a NullPool, so each transaction opened
+        # a connection and its close checkpointed the WAL (the action server's largest cost
+        # when recording outcomes, bench under py-spy).
+        engine = create_engine(
+            url, future=True, poolclass=QueuePool, connect_args={"check_same_thread": False}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001

@@ -14,17 +14,7 @@ added to Rasa's arguments here, inside the process: on the command line any
 local user could read it with `ps`, while a process's environment is readable
 only by its owner.
 
-Two speed fixes (docs/benchmarks.md):
-- Rasa checks every action server response with `jsonschema.validate`, which
-  first checks the constant schema against the JSON Schema meta-schema, about
-  30 ms of CPU per call and most of a message's time. We check responses with
-  a validator compiled once; a response it rejects goes to Rasa's own check,
-  so errors are exactly Rasa's.
-- Rasa opens a new HTTP session, so a new connection, for each of the 2-3
-  action calls of a message. We keep one session per endpoint and event loop.
-- Rasa finds each stored event's class by walking every Event subclass, for
-  every event of the conversation it reads (over a thousand walks per message).
-  We remember the class found for each event name.
+Rasa's speed adjustments (chatbot/rasa_speedups.py) are applied first.
 
 Everything else is Rasa's unchanged `main()`.
 """
@@ -41,6 +31,7 @@ from structlog.tracebacks import ExceptionDictTransformer
 
 from chatbot.config import RASA_TOKEN_ENV
 from chatbot.json_logs import json_logs_wanted, use_json_logs
+from chatbot.rasa_speedups import apply_speedups
 
 MASKED = "[masked]"
 # The keys Rasa's own anonymizer lists, plus the sender id (a Telegram chat id is personal).
@@ -75,103 +66,10 @@ def pass_the_token_privately() -> None:
         sys.argv.append(f"--auth-token={token}")
 
 
-def check_action_responses_with_a_compiled_validator() -> None:
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
-
-    if hasattr(RemoteAction._validate_action_result, "rasas_own_check"):
-        return  # already applied (tests, or the bench's instrumented server)
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)  # once, not per response
-    validator = validator_class(schema)
-    rasas_own_check = RemoteAction._validate_action_result
-
-    def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
-        if validator.is_valid(result):
-            return True
-        # Rare, and then Rasa's own check raises its own error with its own message.
-        return rasas_own_check(self, result)
-
-    _validate_action_result.rasas_own_check = rasas_own_check  # type: ignore[attr-defined]
-    RemoteAction._validate_action_result = _validate_action_result
-
-
-# Below the action server's (Sanic: 5 s) and nginx's keep-alive, so the client always
-# drops an idle connection first and never sends on one the server is closing.
-IDLE_CONNECTION_SECONDS = 2.0
-
-
-class _KeptOpen:
-    """`async with` round a session that must stay open for the next request."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-
-    async def __aenter__(self) -> Any:
-        return self.session
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-
-def reuse_connections_to_endpoints() -> None:
-    import asyncio
-
-    import aiohttp
-    from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
-    from rasa.utils.endpoints import EndpointConfig
-
-    if getattr(EndpointConfig.session, "kept_open", False):
-        return
-
-    def session(self: EndpointConfig) -> _KeptOpen:
-        loop = asyncio.get_running_loop()
-        kept = self.__dict__.get("_kept_session")
-        if kept is None or kept[0] is not loop or kept[1].closed:
-            auth = aiohttp.BasicAuth(**self.basic_auth) if self.basic_auth else None
-            # What Rasa's EndpointConfig.session makes, with a connector that keeps connections.
-            client = aiohttp.ClientSession(
-                headers=self.headers,
-                auth=auth,
-                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_SECONDS),
-            )
-            kept = (loop, client)
-            self.__dict__["_kept_session"] = kept
-        return _KeptOpen(kept[1])
-
-    session.kept_open = True  # type: ignore[attr-defined]
-    EndpointConfig.session = session
-
-
-def remember_event_classes() -> None:
-    from rasa.shared.core.events import Event
-
-    rasas_lookup = Event.resolve_by_type
-    if hasattr(rasas_lookup, "rasas_lookup"):
-        return
-    found: dict[str, type] = {}
-
-    def resolve_by_type(type_name: str, default: type | None = None) -> type | None:
-        cls = found.get(type_name)
-        if cls is None:
-            # Only classes found are kept: unknown names keep Rasa's own answer (default or error).
-            cls = rasas_lookup(type_name, default)
-            if cls is not None and cls is not default:
-                found[type_name] = cls
-        return cls
-
-    resolve_by_type.rasas_lookup = rasas_lookup  # type: ignore[attr-defined]
-    Event.resolve_by_type = staticmethod(resolve_by_type)
-
-
 def main() -> None:
     if json_logs_wanted():
         use_json_logs("rasa")  # before Rasa sets up its own logging (it then keeps ours)
-    check_action_responses_with_a_compiled_validator()
-    reuse_connections_to_endpoints()
-    remember_event_classes()
+    apply_speedups()
     keep_logs_free_of_personal_data()
     pass_the_token_privately()
     from rasa.__main__ import main as rasa_main

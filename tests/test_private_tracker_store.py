@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from rasa.core.tracker_store import TrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -350,6 +350,75 @@ def test_a_new_session_stores_each_event_once(open_store, db_url):
     assert latest.get_slot("contact_name") == NAME_TOKEN
     assert latest.get_slot("contact_phone") == REDACTED
     assert len(asyncio.run(store.retrieve_full_tracker(sender)).events) == total
+
+
+def test_retrieve_reads_what_rasas_own_retrieve_reads(open_store):
+    """The prepared query gives Rasa's SQLTrackerStore._retrieve's events, for one session and for all."""
+    store = open_store()
+    sender = new_sender("same-as-rasa")
+    save_turns(store, sender, recent([*referral_turns(), second_session()]))
+
+    for all_sessions in (False, True):
+        ours = asyncio.run(store._retrieve(sender, fetch_events_from_all_sessions=all_sessions))
+        rasas = asyncio.run(
+            SQLTrackerStore._retrieve(store, sender, fetch_events_from_all_sessions=all_sessions)
+        )
+        assert [event.as_dict() for event in ours.events] == [event.as_dict() for event in rasas.events]
+    assert asyncio.run(store.retrieve(new_sender("nobody"))) is None
+
+
+def statements_run(store: PrivateSQLTrackerStore) -> list[str]:
+    """The SQL statements the store sends from now on (a listener on its engine)."""
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: seen.append(args[2].lower()))
+    return seen
+
+
+def test_a_turn_on_a_retrieved_tracker_needs_no_count(open_store, db_url):
+    """A tracker the store read knows how many of its events are stored: one read, one insert."""
+    store = open_store()
+    sender = new_sender("no-count")
+    turns = recent_turns()
+    save_turns(store, sender, turns[:2])
+
+    seen = statements_run(store)
+    save_turns(store, sender, turns[2:3])
+
+    assert [statement.split()[0] for statement in seen] == ["select", "insert"]
+    assert count_rows(db_url, sender) == sum(len(turn) for turn in turns[:3])
+
+
+def test_a_tracker_saved_twice_in_one_turn_stores_each_event_once(open_store, db_url):
+    """Rasa saves again after starting a session; the second save adds only what is new."""
+    store = open_store()
+    sender = new_sender("twice")
+    first, second = recent_turns()[:2]
+    tracker = asyncio.run(store.get_or_create_tracker(sender, append_action_listen=False))
+    for event in first:
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    for event in second:
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    asyncio.run(store.save(tracker))  # nothing new
+
+    assert count_rows(db_url, sender) == len(first) + len(second)
+
+
+def test_a_tracker_from_elsewhere_is_counted_in_the_database(open_store, db_url, domain):
+    """Built from events (as Rasa's HTTP API does): its stored events are found by counting."""
+    store = open_store()
+    sender = new_sender("elsewhere")
+    turns = recent_turns()
+    save_turns(store, sender, turns[:2])
+    stored = asyncio.run(store.retrieve(sender))
+
+    rebuilt = DialogueStateTracker.from_events(sender, list(stored.events), domain.slots)
+    for event in turns[2]:
+        rebuilt.update(event)
+    asyncio.run(store.save(rebuilt))
+
+    assert count_rows(db_url, sender) == sum(len(turn) for turn in turns[:3])
 
 
 def test_contact_ciphertext_round_trips_and_plain_contact_values_are_not_stored(open_store, db_url, domain):
