@@ -39,7 +39,7 @@ from chatbot.privacy.tracker_store import (
     purge_conversations,
     redacted_for_storage,
 )
-from tests.databases import KINDS, throwaway_database_url
+from tests.databases import KINDS, POSTGRES_URL, throwaway_database_url
 
 DOMAIN_YAML = """
 version: "3.1"
@@ -419,6 +419,40 @@ def test_a_tracker_from_elsewhere_is_counted_in_the_database(open_store, db_url,
     asyncio.run(store.save(rebuilt))
 
     assert count_rows(db_url, sender) == sum(len(turn) for turn in turns[:3])
+
+
+def cut_pooled_connections(store: PrivateSQLTrackerStore) -> None:
+    """As a PostgreSQL restart does: the server ends the store's pooled connection under it."""
+    with store.engine.connect() as connection:
+        backend = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    admin = sa.create_engine(POSTGRES_URL, future=True)
+    try:
+        with admin.begin() as connection:
+            assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lost_connection_is_tried_once_more_and_nothing_is_lost_or_doubled(open_store, db_url, caplog):
+    store = open_store()
+    sender = new_sender("lost-connection")
+    turns = recent_turns()
+    save_turns(store, sender, turns[:2])
+    before = [event.as_dict() for event in asyncio.run(store.retrieve(sender)).events]
+
+    cut_pooled_connections(store)
+    tracker = asyncio.run(store.retrieve(sender))  # the read finds its connection gone, then reads
+    assert [event.as_dict() for event in tracker.events] == before
+
+    for event in turns[2]:
+        tracker.update(event)
+    cut_pooled_connections(store)
+    asyncio.run(store.save(tracker))  # so does the save
+
+    assert count_rows(db_url, sender) == sum(len(turn) for turn in turns[:3])
+    lost = [r for r in caplog.records if "connection was lost" in r.getMessage()]
+    assert len(lost) == 2
 
 
 def test_contact_ciphertext_round_trips_and_plain_contact_values_are_not_stored(open_store, db_url, domain):

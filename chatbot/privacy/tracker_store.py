@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +114,9 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         # Rasa's engine keeps dead pooled connections after a database restart, so the
         # first message on each process afterwards was read as a new conversation and
-        # lost. Same URL and options, plus a ping before a pooled connection is reused.
+        # lost. Same URL and options; a read or save that finds its connection gone is
+        # tried once more (`_once_more_if_the_connection_was_lost`). That costs nothing
+        # per message, where a ping before each use was two round trips per message.
         url = self.engine.url.render_as_string(hide_password=False)
         self.engine.dispose()
         options = create_engine_kwargs(url)
@@ -122,7 +124,7 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
             # SQLAlchemy 1.4 gives file SQLite a NullPool: a new connection per message,
             # whose close flushes the WAL. A kept pool cut store time by a fifth (bench).
             options.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
+        self.engine = sa.create_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _fast_sqlite_writes)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
@@ -142,8 +144,12 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         took about a tenth of a message's time (bench, py-spy).
         """
         statement = self._all_rows if fetch_events_from_all_sessions else self._latest_session_rows
-        with self.engine.connect() as connection:
-            rows = connection.execute(statement, {"sender_id": sender_id}).scalars().all()
+
+        def read() -> list[str]:
+            with self.engine.connect() as connection:
+                return connection.execute(statement, {"sender_id": sender_id}).scalars().all()
+
+        rows = _once_more_if_the_connection_was_lost(read, forget=lambda: None)
         if not (self.domain and rows):
             return None
         tracker = DialogueStateTracker.from_dict(
@@ -156,7 +162,13 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """SQLTrackerStore.save, with each new row redacted, or the conversation erased."""
         await self.stream_events(tracker)
+        _once_more_if_the_connection_was_lost(
+            lambda: self._write(tracker),
+            # The lost transaction may yet have committed: count what is stored, do not assume.
+            forget=lambda: tracker.__dict__.pop(STORED_EVENTS, None),
+        )
 
+    def _write(self, tracker: DialogueStateTracker) -> None:
         with self.engine.begin() as connection:
             new_events = self._unsaved_events(connection, tracker)
             if any(_asks_for_erasure(event) for event in new_events):
@@ -217,6 +229,22 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
             "action_name": data.get("name"),
             "data": json.dumps(redacted_for_storage(data, said_in_form)),
         }
+
+
+def _once_more_if_the_connection_was_lost(attempt: Callable[[], Any], forget: Callable[[], Any]) -> Any:
+    """attempt(), and once more if its database connection had gone (a database restart).
+
+    SQLAlchemy has then invalidated the pool, so the second try gets a new connection.
+    Any other error, or a second loss, is raised as it is.
+    """
+    try:
+        return attempt()
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    logger.warning("The tracker store's database connection was lost; trying once more.")
+    forget()
+    return attempt()
 
 
 def _remember_stored(tracker: DialogueStateTracker, count: int) -> None:
