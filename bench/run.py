@@ -404,7 +404,8 @@ def run_level(bot: Bot, concurrency: int, count: int, tag: str) -> dict[str, Any
     raw = asyncio.run(_conversations(bot, concurrency, count, tag))
     wall = time.perf_counter() - started
     server_cpu = bot.cpu_s() - cpu0
-    others = (machine_busy_s() - busy0) - server_cpu - (time.process_time() - own0)
+    client_cpu = time.process_time() - own0  # this bench's own load generator, on the same cores
+    others = (machine_busy_s() - busy0) - server_cpu - client_cpu
     lat = raw["latencies"]
     n = len(lat)
     return {
@@ -423,6 +424,7 @@ def run_level(bot: Bot, concurrency: int, count: int, tag: str) -> dict[str, Any
         "throughput_msg_s": round(n / wall, 1) if wall else None,
         "server_cpu_ms_per_msg": round(server_cpu / n * 1000, 1) if n else None,
         "other_processes_cores": round(max(others, 0.0) / wall, 2) if wall else None,
+        "client_cores": round(client_cpu / wall, 2) if wall else None,
         "loadavg_before": load0,
         "per_step_p50_ms": {
             f"{s + 1} {bot.script[s]}": round(percentile(v, 50) * 1000, 1)
@@ -642,7 +644,11 @@ def print_table(rows: list[tuple[str, Any, Any]], headers: tuple[str, str, str])
             print(label)
             continue
         numbers = isinstance(a, int | float) and isinstance(b, int | float) and a and b
-        r = f"{a / b:.2f}" if numbers and "load" not in label and "failed" not in label else "-"
+        r = (
+            f"{a / b:.2f}"
+            if numbers and "load" not in label and "failed" not in label and "client" not in label
+            else "-"
+        )
         print(f"{label:<{width}}{fmt(a):>12}{fmt(b):>12}{r:>12}")
 
 
@@ -653,6 +659,7 @@ LEVEL_ROWS = (
     ("throughput_msg_s", "throughput (msg/s)"),
     ("server_cpu_ms_per_msg", "server CPU per message (ms)"),
     ("other_processes_cores", "other processes' load (cores)"),
+    ("client_cores", "the bench's client (cores)"),
 )
 
 

@@ -26,6 +26,10 @@ version in requirements/lock.txt: re-measure and re-test them on an upgrade.
   kind of run and call the same nodes in it.
 - The intent classifier copied its 3 MB of weights and rebuilt its one-row
   feature matrix through scipy's general `hstack` for every message.
+- Python's collector, at its defaults, ran a young collection every 700 net
+  allocations (a message makes tens of thousands) and now and then a full one
+  over the half a million objects Rasa and the model keep (208 ms): the slowest
+  replies were those. We let it collect less often.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ def apply_speedups() -> None:
     skip_slot_validation_with_nothing_to_check()
     run_model_graphs_in_a_fixed_order()
     classify_intents_without_copying()
+    collect_garbage_less_often()
 
 
 def check_action_responses_with_a_compiled_validator() -> None:
@@ -327,3 +332,21 @@ def classify_intents_without_copying() -> None:
     _create_X.rasas_own = rasas_create_x  # type: ignore[attr-defined]
     LogisticRegressionClassifier._create_X = _create_X
     LogisticRegressionClassifier.load = classmethod(load)
+
+
+# Python's defaults are (700, 10, 10). A message allocates tens of thousands of objects, most
+# of them freed by the end of it; collecting every 50,000 lets them die young, uncollected.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def collect_garbage_less_often() -> None:
+    """Fewer collections; the same objects freed. At most tens of MB more between collections.
+
+    Measured at 10 concurrent conversations (embedded default, two runs each): 111 and
+    115 messages/s with p99 294 and 321 ms at Python's defaults; 115-122 messages/s with
+    p99 145-171 ms with these. Freezing start-up's objects as well (`gc.freeze()`) added
+    nothing measurable.
+    """
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -427,3 +427,22 @@ def test_intents_and_confidences_are_exactly_rasas(agent, monkeypatch):
 
     assert len(texts) > 100
     assert [parse["intent_ranking"] for parse in ours] == [parse["intent_ranking"] for parse in rasas]
+
+
+def test_all_of_them_apply_in_one_call_and_twice_changes_nothing():
+    import gc
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    from chatbot.rasa_speedups import GC_THRESHOLDS, apply_speedups
+
+    defaults = gc.get_threshold()
+    try:
+        apply_speedups()
+        layers = (RemoteAction._validate_action_result, DaskGraphRunner.run)
+        apply_speedups()
+        assert (RemoteAction._validate_action_result, DaskGraphRunner.run) == layers
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*defaults)
