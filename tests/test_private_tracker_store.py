@@ -455,6 +455,23 @@ def test_a_lost_connection_is_tried_once_more_and_nothing_is_lost_or_doubled(ope
     assert len(lost) == 2
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_conversation_commits_do_not_wait_for_the_disk_and_the_apps_still_do(open_store, db_url):
+    """synchronous_commit off on the store's connections only, and it outlives the pool's rollbacks."""
+    from chatbot.db import make_engine
+
+    store = open_store()
+    for _ in range(2):  # the second time on the pooled connection, after the pool's reset
+        with store.engine.connect() as connection:
+            assert connection.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "off"
+    app = make_engine(db_url)
+    try:
+        with app.connect() as connection:
+            assert connection.execute(sa.text("SHOW synchronous_commit")).scalar_one() == "on"
+    finally:
+        app.dispose()
+
+
 def test_contact_ciphertext_round_trips_and_plain_contact_values_are_not_stored(open_store, db_url, domain):
     store = open_store()
     sender = new_sender("slots")

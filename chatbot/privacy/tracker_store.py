@@ -102,6 +102,22 @@ def _fast_sqlite_writes(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _commit_without_waiting_for_the_disk(dbapi_connection: Any, _record: Any) -> None:
+    """PostgreSQL: `synchronous_commit = off` for this store's connections only.
+
+    A commit then returns before PostgreSQL has flushed it to disk. Rasa saves on its
+    event loop, so every conversation of the process waited for each flush; under load
+    the flushes queued (COMMITs waiting on WALSync in pg_stat_activity). A crash of the
+    database server can lose the last moments of conversations (at most three times
+    `wal_writer_delay`: 600 ms by default) and never corrupts them; a crash of Rasa loses
+    nothing. Referrals, consent and outcomes go through the app's own engine, which waits.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    dbapi_connection.commit()  # psycopg2 opened a transaction for the SET; a rollback would undo it
+
+
 class PrivateSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore that redacts the referral form at rest and forgets a conversation on request.
 
@@ -127,6 +143,8 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _fast_sqlite_writes)
+        elif self.engine.dialect.name == "postgresql":
+            sa.event.listen(self.engine, "connect", _commit_without_waiting_for_the_disk)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         queries = _prepared_queries()
         self._all_rows = queries["all_rows"]
