@@ -109,6 +109,10 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
         DATABASE_URL=settings.database_url,
         CHATBOT_VAR_DIR=str(settings.var_dir),
+        # Connections waiting for a busy Rasa process to accept them. Rasa's default, 100, filled
+        # when many people wrote at once: nginx then timed out connecting and left the process
+        # out (502s; bench/capacity.py at 1,000 people). The kernel caps it (net.core.somaxconn).
+        SANIC_BACKLOG=env.get("SANIC_BACKLOG", "1024"),
         # Rasa would otherwise send telemetry and crash reports off the server.
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
