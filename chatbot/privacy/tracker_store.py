@@ -90,6 +90,10 @@ def _prepared_queries() -> dict[str, sa.sql.Select]:
     }
 
 
+# Built once: they depend only on Rasa's table; each run binds its sender_id.
+QUERIES = _prepared_queries()
+
+
 def _fast_sqlite_writes(dbapi_connection: Any, _record: Any) -> None:
     """WAL and synchronous=NORMAL: a save no longer waits for an fsync (the embedded default only).
 
@@ -146,11 +150,6 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         elif self.engine.dialect.name == "postgresql":
             sa.event.listen(self.engine, "connect", _commit_without_waiting_for_the_disk)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
-        queries = _prepared_queries()
-        self._all_rows = queries["all_rows"]
-        self._latest_session_rows = queries["latest_session_rows"]
-        self._latest_session_count = queries["latest_session_count"]
-        self._latest_session_start = queries["latest_session_start"]
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -161,13 +160,13 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         only the `data` column, as Core: building Rasa's ORM query and an object per row
         took about a tenth of a message's time (bench, py-spy).
         """
-        statement = self._all_rows if fetch_events_from_all_sessions else self._latest_session_rows
+        statement = QUERIES["all_rows" if fetch_events_from_all_sessions else "latest_session_rows"]
 
         def read() -> list[str]:
             with self.engine.connect() as connection:
                 return connection.execute(statement, {"sender_id": sender_id}).scalars().all()
 
-        rows = _once_more_if_the_connection_was_lost(read, forget=lambda: None)
+        rows = _once_more_if_the_connection_was_lost(read)
         if not (self.domain and rows):
             return None
         tracker = DialogueStateTracker.from_dict(
@@ -230,8 +229,8 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         gives Rasa's answer for a retrieved tracker, and the right one for this.
         """
         parameters = {"sender_id": tracker.sender_id}
-        stored_since_start = connection.execute(self._latest_session_count, parameters).scalar_one()
-        latest_start = connection.execute(self._latest_session_start, parameters).scalar()
+        stored_since_start = connection.execute(QUERIES["latest_session_count"], parameters).scalar_one()
+        latest_start = connection.execute(QUERIES["latest_session_start"], parameters).scalar()
         events = list(tracker.events)
         return events[_index_of_session_start(events, latest_start) + stored_since_start :]
 
@@ -249,10 +248,13 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         }
 
 
-def _once_more_if_the_connection_was_lost(attempt: Callable[[], Any], forget: Callable[[], Any]) -> Any:
+def _once_more_if_the_connection_was_lost(
+    attempt: Callable[[], Any], forget: Callable[[], Any] = lambda: None
+) -> Any:
     """attempt(), and once more if its database connection had gone (a database restart).
 
     SQLAlchemy has then invalidated the pool, so the second try gets a new connection.
+    `forget` runs before it: whatever the first try may have left out of date.
     Any other error, or a second loss, is raised as it is.
     """
     try:
