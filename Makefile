@@ -28,7 +28,17 @@ setup:
 
 # Make skips `rasa train` when no training input is newer than the model: even with
 # nothing to retrain, Rasa spends about 25 s validating and repacking 3,000 examples.
-train: setup models/assistant.tar.gz
+train: setup models/assistant.tar.gz models/safety-classifier.npz
+
+# The risk engine's classifier (chatbot/safety/classifier.py), about a minute. The Rasa
+# server would retrain it at start if it were missing or stale; this keeps that off the clock.
+SAFETY_INPUTS := $(wildcard knowledge/safety/corpus/*.yml tests/data/*.yml tests/data/safety/*.yml data/nlu/*.yml) \
+  chatbot/safety/classifier.py knowledge/safety/lexicon.yaml knowledge/safety/risk_patterns.yaml
+models/safety-classifier.npz: $(SAFETY_INPUTS)
+	@mkdir -p models
+	@echo "==> training the risk classifier"
+	@$(PY) -m chatbot safety train
+	@touch models/safety-classifier.npz
 
 models/assistant.tar.gz: $(TRAINING_INPUTS)
 	@mkdir -p var models

@@ -1,19 +1,15 @@
-"""Answer a crisis at once with the urgent help routes."""
+"""Answer a sign of risk at once: the urgent routes, or the direct check question beside them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.outcomes import record
-
-# Which extra answer each risk category adds before the general urgent help.
-EXTRA_RESPONSE = {
-    "medical_emergency": "utter_crisis_medical_emergency",
-    "abuse": "utter_crisis_abuse",
-}
+from chatbot.safety.routes import load_routes, nation_of
 
 
 class ActionRespondToCrisis(Action):
@@ -23,11 +19,21 @@ class ActionRespondToCrisis(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        risk = tracker.latest_message.get("risk") or {}
+        routes = load_routes()
+        nation = nation_of(tracker.get_slot("area_id"))
+        if risk.get("level") == "none" and risk.get("check_answer") == "no":
+            # "No" to the check question: thank them, leave the numbers, and carry on where we were.
+            dispatcher.utter_message(text=routes.cleared(nation))
+            return [FollowupAction(tracker.active_loop_name)] if tracker.active_loop_name else []
         record.crisis_interrupted(tracker.get_slot("area_id"))  # a count only: no text, no category
-        categories = (tracker.latest_message.get("risk") or {}).get("categories") or []
-        for category in categories:
-            if category in EXTRA_RESPONSE:
-                dispatcher.utter_message(response=EXTRA_RESPONSE[category])
-        dispatcher.utter_message(response="utter_crisis_urgent")
-        dispatcher.utter_message(response="utter_crisis_offer_continue")
+        reply = routes.reply(
+            level=risk.get("level", "urgent"),
+            categories=risk.get("categories") or [],
+            about=risk.get("about", "self"),
+            role=tracker.get_slot("user_role"),
+            nation=nation,
+        )
+        for text in reply.messages:
+            dispatcher.utter_message(text=text)
         return []

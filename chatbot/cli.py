@@ -440,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--area", help="area id for services whose export names no known area")
     imp.set_defaults(func=cmd_kb_import_oruk)
 
+    safety = sub.add_parser("safety", help="the risk engine (chatbot/safety)")
+    safety_sub = safety.add_subparsers(dest="safety_command", required=True)
+    safety_sub.add_parser(
+        "train", help="train the risk classifier on knowledge/safety/corpus (models/safety-classifier.npz)"
+    ).set_defaults(func=cmd_safety_train)
     sub.add_parser(
         "worker", help="deliver referrals and run the retention purge (make run starts it)"
     ).set_defaults(func=cmd_worker)
@@ -502,6 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
     production_status.add_argument("--json", action="store_true")
     production_status.set_defaults(func=cmd_production_status)
     return parser
+
+
+def cmd_safety_train(args: argparse.Namespace) -> int:
+    from chatbot.safety.classifier import MODEL_PATH, PROJECT_ROOT, corpus_digest, save, train, training_files
+
+    model, report = train()
+    save(model, corpus_digest(training_files(), PROJECT_ROOT / "data" / "nlu"))
+    print(f"==> risk classifier: {report['examples']} examples ({report['crisis']} crisis); held out: "
+          f"{report['held_out_recall_at_check']:.1%} of crises reach the check level at "
+          f"{report['held_out_false_alarms_at_check']:.1%} false alarms ({MODEL_PATH.name})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

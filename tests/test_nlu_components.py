@@ -57,8 +57,8 @@ def test_talking_to_someone_who_has_been_through_it_is_not_asking_for_staff():
     assert run(FactsMeanInform(), m).get(INTENT)["name"] == "inform"
 
 
-def test_a_weak_classifier_only_crisis_is_doubted_but_a_pattern_match_is_not():
-    weak = run(CrisisIntentOverride(), message("me myself", [("crisis", 0.35), ("inform", 0.3)]))
+def test_a_classifier_only_crisis_is_dropped_but_a_risk_signal_is_not():
+    weak = run(CrisisIntentOverride(), message("me myself", [("crisis", 0.95), ("inform", 0.03)]))
     assert weak.get(INTENT)["name"] == "inform"
     real = run(CrisisIntentOverride(), message("i want to end it all", [("greet", 0.6)], [("area_id", "x")]))
     assert real.get(INTENT)["name"] == "crisis" and real.get(ENTITIES) == []

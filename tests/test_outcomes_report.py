@@ -412,14 +412,13 @@ def test_recommendations_count_once_per_conversation_with_role_and_area(recorded
 def test_a_crisis_is_counted_and_nothing_of_it_is_stored(recorded_rows):
     from actions.safety import ActionRespondToCrisis
 
-    latest = {"text": SECRET_TEXT, "risk": {"categories": ["self_harm"]}}
+    latest = {"text": SECRET_TEXT, "risk": {"level": "urgent", "categories": ["suicide_self_harm"]}}
     dispatcher = CollectingDispatcher()
     ActionRespondToCrisis().run(dispatcher, _tracker({"area_id": "manchester"}, latest=latest), {})
     assert recorded_rows() == [(om.CRISIS_INTERRUPTED, None, None, None, "manchester", None)]
-    assert [m["response"] for m in dispatcher.messages][-2:] == [
-        "utter_crisis_urgent",
-        "utter_crisis_offer_continue",
-    ]
+    texts = [m["text"] for m in dispatcher.messages]
+    assert "116 123" in texts[0] and texts[-1].startswith("I'm still here")
+    assert all(SECRET_TEXT not in t for t in texts)
 
 
 # --- the command ------------------------------------------------------------------------

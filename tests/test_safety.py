@@ -72,31 +72,65 @@ def test_a_crisis_is_caught_whatever_comes_before_it(crisis, prefix):
     assert assess_risk(f"{prefix}. {crisis}").at_risk
 
 
-def test_crisis_mid_form_is_answered_at_once_and_triage_resumes(live_servers):
+def test_an_indirect_sign_mid_form_gets_the_check_question_and_no_is_resumed_kindly(live_servers):
     chat = Conversation(live_servers.rasa_url)
     chat.say("hi")
-    replies = chat.say("honestly everyone would be happier if i wasn't around")
-    text = "\n".join(chat.texts(replies))
-    assert "116 123" in text and "999" in text and "85258" in text
-    assert "Who is this for?" in text  # the form asks its question again: the offer to continue
-    replies = chat.say('/inform{"user_role":"self"}')
-    assert "What is your work situation?" in chat.texts(replies)
+    text = "\n".join(chat.texts(chat.say("honestly everyone would be happier if i wasn't around")))
+    assert "Are you thinking about ending your life?" in text and "116 123" in text
+    assert "Who is this for?" not in text  # no form question beside the check
+    text = "\n".join(chat.texts(chat.say("no, I'm safe")))
+    assert "Thank you for telling me" in text and "Who is this for?" in text  # the form carries on
+
+
+def test_yes_to_the_check_question_gets_the_urgent_routes(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    chat.say("hi")
+    chat.say("i'm just a burden to everyone")
+    text = "\n".join(chat.texts(chat.say("yeah")))
+    assert "999" in text and "116 123" in text and "Who is this for?" not in text
+
+
+def test_a_goodbye_after_a_worrying_message_is_urgent_but_not_on_its_own(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    chat.say("i've been saving up my tablets")
+    assert "999" in "\n".join(chat.texts(chat.say("thank you for everything. goodbye")))
+    fresh = Conversation(live_servers.rasa_url)
+    assert "999" not in "\n".join(fresh.texts(fresh.say("thank you for everything. goodbye")))
 
 
 def test_abuse_gets_the_domestic_abuse_helpline(live_servers):
     chat = Conversation(live_servers.rasa_url)
     replies = chat.say("my husband hits me and i'm scared to go home")
     text = "\n".join(chat.texts(replies))
-    assert "0808 2000 247" in text and "999" in text
+    assert "0808 2000 247" in text and "999" in text and "55" in text
 
 
-def test_professional_hears_about_the_patient_in_a_crisis(live_servers):
+def test_a_professional_reporting_an_overdose_is_told_999_or_a_and_e(live_servers):
     chat = Conversation(live_servers.rasa_url)
     chat.say("hello")
     chat.say('/inform{"user_role":"patient"}')
-    replies = chat.say("patient says she has taken a load of tablets")
-    text = "\n".join(chat.texts(replies))
+    text = "\n".join(chat.texts(chat.say("patient says she has taken a load of tablets")))
+    assert "999" in text and "A&E" in text and "safeguarding" in text
+
+
+def test_a_professional_reporting_suicidal_thoughts_hears_about_the_patient(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    chat.say("hello")
+    chat.say('/inform{"user_role":"patient"}')
+    text = "\n".join(chat.texts(chat.say("pt told me she wants to kill herself")))
     assert "If the patient is in danger now, call 999" in text
+
+
+def test_a_child_at_risk_gets_the_nspcc_and_childrens_services(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    text = "\n".join(chat.texts(chat.say("my neighbour hits his little boy, i can hear it through the wall")))
+    assert "999" in text and "0808 800 5000" in text
+
+
+def test_an_ordinary_request_the_classifier_called_crisis_gets_no_crisis_reply(live_servers):
+    chat = Conversation(live_servers.rasa_url)
+    text = "\n".join(chat.texts(chat.say("when can I expect to be paid")))
+    assert "116 123" not in text and "999" not in text
 
 
 def test_ordinary_training_messages_raise_no_alarm():

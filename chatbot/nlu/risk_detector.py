@@ -1,53 +1,69 @@
-"""An NLU component that runs the safety check on every message.
+"""An NLU component that runs the risk engine on every message, before any form or story.
 
-It sits last in the pipeline and overrides whatever the classifier said with
-the `crisis` intent when chatbot.safety sees risk, so rules answer it at once,
-in or out of a form, whatever the classifier's confidence.
+It sits last in the pipeline and decides alone whether a message is a crisis:
+- a message the engine rates `urgent` or `check`, or that answers the check
+  question, becomes the `crisis` intent with `risk` attached (level, categories,
+  about: never text), so rules answer it at once, in or out of a form;
+- such a message never fills a slot: its entities are dropped;
+- the intent classifier's own `crisis` never stands: without the engine it is
+  replaced by the next intent (ordinary requests such as "when will I be paid"
+  were getting the full crisis reply).
+The engine reads the message with the conversation's recent signals
+(chatbot/safety/memory.py), from the tracker Rasa is parsing for
+(chatbot/nlu/conversation_context.py, wired in when this component loads).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from chatbot.nlu.conversation_context import current_tracker, give_nlu_the_conversation
 from chatbot.nlu.rule_component import RuleComponent
-from chatbot.safety import assess_risk
+from chatbot.safety import RecentSignals, load_engine
 
 CRISIS_INTENT = "crisis"
-# The classifier alone (no risk pattern matched) must be at least this sure of a
-# crisis; below it, "me myself" would get the urgent-help answer.
-CLASSIFIER_CRISIS_CONFIDENCE = 0.5
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class CrisisIntentOverride(RuleComponent, IntentClassifier):
+    @classmethod
+    def create(cls, *args: Any, **kwargs: Any) -> CrisisIntentOverride:
+        give_nlu_the_conversation()
+        load_engine().classifier  # load (or retrain) the classifier now, not on someone's first message
+        return super().create(*args, **kwargs)
+
     def process(self, messages: list[Message]) -> list[Message]:
+        tracker = current_tracker()
+        recent = RecentSignals.from_tracker(tracker)
+        role = tracker.get_slot("user_role") if tracker is not None else None
+        engine = load_engine()
         for message in messages:
-            assessment = assess_risk(message.get(TEXT) or "")
-            if not assessment.at_risk:
-                self._doubt_a_weak_classifier_crisis(message)
-                continue
-            crisis = {"name": CRISIS_INTENT, "confidence": 1.0}
-            message.set(INTENT, crisis, add_to_output=True)
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
-            message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
-            # Categories only (never the text): the action picks the right help routes.
-            message.set("risk", {"categories": list(assessment.categories)}, add_to_output=True)
-            # A crisis message never answers a form's question: no facts are taken from it.
-            message.set(ENTITIES, [], add_to_output=True)
+            assessment = engine.assess(message.get(TEXT) or "", recent, role)
+            if assessment.at_risk or assessment.cleared:
+                self._mark_crisis(message, assessment.as_parse_data())
+            else:
+                self._drop_a_classifier_only_crisis(message)
         return messages
 
     @staticmethod
-    def _doubt_a_weak_classifier_crisis(message: Message) -> None:
-        intent = message.get(INTENT) or {}
-        if (
-            intent.get("name") != CRISIS_INTENT
-            or (intent.get("confidence") or 0) >= CLASSIFIER_CRISIS_CONFIDENCE
-        ):
+    def _mark_crisis(message: Message, risk: dict[str, Any]) -> None:
+        crisis = {"name": CRISIS_INTENT, "confidence": 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
+        message.set(INTENT, crisis, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
+        message.set("risk", risk, add_to_output=True)
+        message.set(ENTITIES, [], add_to_output=True)  # a sign of risk never answers a form's question
+
+    @staticmethod
+    def _drop_a_classifier_only_crisis(message: Message) -> None:
+        if (message.get(INTENT) or {}).get("name") != CRISIS_INTENT:
             return
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
-        if ranking:
-            message.set(INTENT, ranking[0], add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        fallback = {"name": "nlu_fallback", "confidence": 1.0}
+        message.set(INTENT, ranking[0] if ranking else fallback, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

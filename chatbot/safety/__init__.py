@@ -1,5 +1,13 @@
-"""Safety above every flow: risk detection and the urgent-help answer."""
+"""Safety above every flow: the risk engine and the urgent-help answer.
 
-from .risk import RiskAssessment, assess_risk
+`assess(text, recent, role)` gives every message a level (urgent, check, none)
+and categories (chatbot/safety/engine.py); `urgent_reply(...)` words the routes
+for that level, category, person and nation (chatbot/safety/routes.py).
+"""
 
-__all__ = ["RiskAssessment", "assess_risk"]
+from .engine import Assessment, assess, load_engine
+from .memory import RecentSignals
+
+assess_risk = assess  # the name the channels' guard and older callers use
+
+__all__ = ["Assessment", "RecentSignals", "assess", "assess_risk", "load_engine"]

@@ -1,0 +1,220 @@
+"""The risk engine: a level and categories for every message, in the light of the conversation.
+
+Layers, any of which can raise the level:
+1. normalisation (chatbot/safety/normalise.py): one spelling however it was typed;
+2. reviewed patterns, the floor (chatbot/safety/patterns.py);
+3. the project's own classifier (chatbot/safety/classifier.py), sentence by
+   sentence, so one sentence of risk in a long message about fit notes counts
+   in full;
+4. memory (chatbot/safety/memory.py): after a signal, lower thresholds, farewells
+   and places of danger read as urgent, and the answer to a check question.
+Only one narrow layer can lower a level: an explicit past-and-resolved cue in the
+same sentence ("chest pain last year, all tests fine") takes away a *medical
+emergency* or an *overdose* found there, never suicide, self-harm, abuse or a
+child at risk.
+
+Levels: `urgent` (the routes at once), `check` (the direct question with the
+routes beside it), `none`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from chatbot.config import load_settings
+from chatbot.safety.classifier import CLASSES
+from chatbot.safety.memory import RecentSignals
+from chatbot.safety.normalise import Normaliser
+from chatbot.safety.patterns import CATEGORIES, RiskPatterns
+
+MAX_CHARS = 20_000  # risk can hide anywhere; beyond this we read the start and the end
+MAX_SEGMENTS = 60
+SEGMENT_WORDS = 40  # a run-on sentence is read in windows of this many words
+MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
+RESOLVABLE = frozenset({"medical_emergency", "overdose"})  # what a past-and-resolved cue may take away
+ABOUT_OTHER_ROLES = frozenset({"patient", "helper", "professional", "someone_else"})
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\n+|(?<=\w)\s*[|•]\s*")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: str  # urgent | check | none
+    categories: tuple[str, ...]  # in CATEGORIES order; "someone_else" when it is about another person
+    about: str = "self"  # self | other
+    layers: tuple[str, ...] = ()  # which layers raised it: patterns, classifier, memory, check_answer
+    check_answer: str | None = None  # "yes" / "no" when this message answered the check question
+
+    @property
+    def at_risk(self) -> bool:
+        return self.level != "none"
+
+    @property
+    def cleared(self) -> bool:
+        """This message answered the check question with a plain no, and carries no risk itself."""
+        return self.check_answer == "no" and self.level == "none"
+
+    def as_parse_data(self) -> dict:
+        """What the NLU attaches to the message: levels and categories only, never text."""
+        data = {"level": self.level, "categories": list(self.categories), "about": self.about}
+        if self.check_answer:
+            data["check_answer"] = self.check_answer
+        return data
+
+
+NONE = Assessment("none", ())
+
+
+class RiskEngine:
+    def __init__(self, normaliser: Normaliser, patterns: RiskPatterns, lexicon: dict, classifier=None):
+        self.normaliser = normaliser
+        self.patterns = patterns
+        self._classifier = classifier
+        self._resolved = [re.compile(p) for p in lexicon.get("resolved_cues", [])]
+        self._continuation = [re.compile(p) for p in lexicon.get("continuation_cues", [])]
+        self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
+        self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
+        self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            from chatbot.safety.classifier import load_classifier
+
+            self._classifier = load_classifier()
+        return self._classifier
+
+    def assess(self, text: str, recent: RecentSignals | None = None, role: str | None = None) -> Assessment:
+        recent = recent or RecentSignals.none()
+        if not text or not text.strip():
+            return NONE
+        if len(text) > MAX_CHARS:
+            text = text[: MAX_CHARS // 2] + "\n" + text[-MAX_CHARS // 2 :]
+        whole = self.patterns.without_idioms(self.normaliser.normalise(text))
+        segments = self._segments(text)
+        urgent: dict[str, str] = {}  # category -> the layer that found it
+        check: dict[str, str] = {}
+        resolved_only: set[str] = set(RESOLVABLE)  # resolvable categories seen only beside a resolved cue
+
+        found = self.patterns.find(whole)
+        for category in found.urgent:
+            urgent.setdefault(category, "patterns")
+        for category in found.check:
+            check.setdefault(category, "patterns")
+
+        classifier = self.classifier
+        scores = classifier.scores(segments)
+        factor = MEMORY_FACTOR if recent.active else 1.0
+        t_check, t_urgent = classifier.thresholds.check * factor, classifier.thresholds.urgent * factor
+        about_votes = []
+        # Per-sentence patterns are needed only to place a medical emergency or overdose beside
+        # (or away from) a resolved cue; most messages have none, and skip the cost.
+        resolvable_found = RESOLVABLE & (set(found.urgent) | set(found.check))
+        for i, segment in enumerate(segments):
+            resolved = any(p.search(segment) for p in self._resolved)
+            risk = float(scores.risk[i])
+            category = CLASSES[1 + int(scores.classes[i, 1:].argmax())] if risk >= t_check else None
+            seen = {category} if category else set()
+            if resolvable_found and not resolved:
+                seg_found = self.patterns.find(segment)
+                seen |= set(seg_found.urgent) | set(seg_found.check)
+            if not resolved:
+                resolved_only -= seen
+            if category is None:
+                continue
+            about_votes.append(float(scores.other[i]))
+            if risk >= t_urgent and scores.urgent[i] >= 0.5:
+                urgent.setdefault(category, "classifier")
+            else:
+                check.setdefault(category, "classifier")
+
+        # The one layer that lowers: a medical emergency or overdose seen only beside
+        # "last year", "recovered", "no seizure in two years"...
+        if not recent.active:
+            for category in resolved_only:
+                urgent.pop(category, None)
+                check.pop(category, None)
+
+        answer = self._check_answer(whole) if recent.pending_check else None
+        if answer == "yes":
+            for category in recent.categories or ("suicide_self_harm",):
+                urgent.setdefault(category, "check_answer")
+        if recent.active and not urgent and not answer:
+            if check or any(p.search(whole) for p in self._continuation):
+                for category in (check or dict.fromkeys(recent.categories or ("suicide_self_harm",))):
+                    urgent.setdefault(category, "memory")
+                check = {}
+        if recent.active and check:  # after a signal, any new sign is read as urgent
+            for category, layer in check.items():
+                urgent.setdefault(category, layer)
+            check = {}
+
+        if urgent:
+            level, chosen = "urgent", urgent
+        elif check:
+            level, chosen = "check", check
+        else:
+            return Assessment("none", (), check_answer=answer)
+        about = self._about(whole, role, about_votes)
+        categories = tuple(c for c in CATEGORIES if c in chosen)
+        if about == "other" and "someone_else" not in categories:
+            categories += ("someone_else",)
+        return Assessment(level, categories, about, tuple(dict.fromkeys(chosen.values())), answer)
+
+    def _segments(self, text: str) -> list[str]:
+        """The whole message and each sentence (long ones in windows), normalised, idioms out."""
+        pieces = [p for p in _SENTENCE_END.split(text) if p and p.strip()]
+        segments = [text] if len(pieces) != 1 else []
+        for piece in pieces:
+            words = piece.split()
+            if len(words) <= SEGMENT_WORDS:
+                segments.append(piece)
+            else:
+                step = SEGMENT_WORDS // 2
+                segments += [" ".join(words[i : i + SEGMENT_WORDS]) for i in range(0, len(words) - step, step)]
+        if len(segments) > MAX_SEGMENTS:
+            segments = segments[:1] + segments[1 : MAX_SEGMENTS // 2] + segments[-MAX_SEGMENTS // 2 :]
+        return [self.patterns.without_idioms(self.normaliser.normalise(s)) for s in segments]
+
+    def _check_answer(self, normal: str) -> str | None:
+        if any(p.search(normal) for p in self._no):
+            return "no"
+        if any(p.search(normal) for p in self._yes):
+            return "yes"
+        return None
+
+    def _about(self, normal: str, role: str | None, votes: list[float]) -> str:
+        if role in ABOUT_OTHER_ROLES:
+            return "other"
+        # Wrongly wording the routes for a reporter would fail the person at risk, so
+        # "other" needs both the classifier and a word that names another person.
+        if votes and max(votes) >= 0.6 and any(p.search(normal) for p in self._about_other):
+            return "other"
+        return "self"
+
+
+def _knowledge(name: str) -> dict:
+    path = load_settings().knowledge_dir / "safety" / name
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def load_normaliser() -> Normaliser:
+    patterns, lexicon = _knowledge("risk_patterns.yaml"), _knowledge("lexicon.yaml")
+    rewrite = {**patterns.get("rewrite", {}), **lexicon.get("text_speak", {})}
+    return Normaliser(rewrite, lexicon.get("risk_words", []), lexicon.get("keep_as_is", []))
+
+
+@lru_cache(maxsize=1)
+def load_engine() -> RiskEngine:
+    data = _knowledge("risk_patterns.yaml")
+    patterns = RiskPatterns(data.get("idioms", []), data["categories"], data.get("check", {}))
+    return RiskEngine(load_normaliser(), patterns, _knowledge("lexicon.yaml"))
+
+
+def assess(text: str, recent: RecentSignals | None = None, role: str | None = None) -> Assessment:
+    return load_engine().assess(text, recent, role)

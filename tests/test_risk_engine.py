@@ -1,0 +1,141 @@
+"""The risk engine's layers: levels, categories, memory, the one narrow lowering, and no slot filled."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from chatbot.nlu.risk_detector import CrisisIntentOverride
+from chatbot.safety import RecentSignals, assess
+from chatbot.safety.engine import load_normaliser
+from chatbot.safety.normalise import Normaliser
+from chatbot.safety.routes import load_routes
+
+
+def after(*earlier: str) -> RecentSignals:
+    recent = RecentSignals.none()
+    for text in earlier:
+        recent = recent.after(assess(text, recent))
+    return recent
+
+
+@pytest.mark.parametrize(
+    "text, level, category",
+    [
+        ("i want to kill myself", "urgent", "suicide_self_harm"),
+        ("im just a burden to everyone", "check", "suicide_self_harm"),
+        ("tired of living tbh", "check", "suicide_self_harm"),
+        ("i took the whole box of paracetamol an hour ago", "urgent", "overdose"),
+        ("my husband just collapsed and isnt breathing", "urgent", "medical_emergency"),
+        ("my partner hits me and i'm scared to go home", "urgent", "abuse"),
+        ("my neighbour hits his little boy every night", "urgent", "child_at_risk"),
+    ],
+)
+def test_each_category_gets_its_level(text, level, category):
+    result = assess(text)
+    assert result.level == level and category in result.categories
+
+
+@pytest.mark.parametrize("text", ["want 2 die", "su1c1dal thoughts again", "been having sucidal thoughts", "i wanna kil myself"])
+def test_text_speak_and_misspellings_are_read(text):
+    assert assess(text).level == "urgent"
+
+
+def test_normalisation_reads_digits_and_fuzzy_spellings_only_where_they_make_a_risk_word():
+    normaliser = load_normaliser()
+    assert normaliser.normalise("want 2 die") == "want to die"
+    assert normaliser.normalise("off 2 weeks") == "off 2 weeks"
+    assert "paracetamol" in normaliser.normalise("took my paracetomol")
+    assert normaliser.normalise("filling in the form") == "filling in the form"
+    assert isinstance(Normaliser({}, ["suicide"], []).normalise("sucide"), str)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["chest pain last year, all tests came back fine", "no seizures in two years now", "had a stroke in 2019, fully recovered"],
+)
+def test_a_past_and_resolved_medical_event_is_not_an_emergency(text):
+    assert assess(text).level == "none"
+
+
+@pytest.mark.parametrize("text", ["i tried to kill myself years ago", "i was abused as a child and he still threatens me"])
+def test_a_past_cue_never_lowers_suicide_or_abuse(text):
+    assert assess(text).level != "none"
+
+
+def test_a_crisis_sentence_in_a_long_message_about_fit_notes_counts_in_full():
+    filler = "My fit note runs out on Friday and I need to ring HR about a phased return. " * 20
+    assert assess(filler + "I have been saving up my tablets to take them all. " + filler).level == "urgent"
+
+
+@pytest.mark.parametrize("goodbye", ["goodbye", "thank you for everything", "im on the bridge now"])
+def test_memory_makes_a_goodbye_after_a_signal_urgent(goodbye):
+    assert assess(goodbye).level == "none"
+    assert assess(goodbye, after("i can't see the point of anything any more")).level == "urgent"
+
+
+def test_the_check_question_answered_yes_is_urgent_and_no_is_cleared():
+    recent = after("i feel like such a burden to everyone")
+    assert recent.pending_check
+    assert assess("yes", recent).level == "urgent"
+    no = assess("no, I'm safe", recent)
+    assert no.level == "none" and no.cleared
+
+
+def test_memory_is_read_from_the_risk_on_earlier_user_messages_only():
+    recent = RecentSignals.from_risks([{"level": "check", "categories": ["suicide_self_harm"]}, None])
+    assert recent.pending_check and recent.active
+    assert not RecentSignals.from_risks([None] * 5 + [{"level": "urgent", "categories": ["abuse"]}]).active
+
+
+def test_a_report_about_a_patient_is_about_someone_else():
+    result = assess("my patient says she wants to end her life", role="patient")
+    assert result.about == "other" and "someone_else" in result.categories
+
+
+# --- the NLU component: the engine decides, no slot is filled -------------------------------
+
+SLOT_FACTS = {
+    "work_status": "off_sick", "weeks_off_sick": "6", "has_fit_note": "yes", "condition_category": "mental_health",
+    "area_id": "islington", "gp_surgery_id": "amwell-group-practice", "age": "34", "ready_to_work": "yes",
+    "user_role": "self",
+}  # fmt: skip
+
+
+def nlu_message(text: str, intents: list[tuple[str, float]], entities: dict[str, str] | None = None) -> Message:
+    m = Message({TEXT: text})
+    ranking = [{"name": n, "confidence": c} for n, c in intents]
+    m.set(INTENT, ranking[0])
+    m.set(INTENT_RANKING_KEY, ranking)
+    m.set(ENTITIES, [{"entity": k, "value": v} for k, v in (entities or {}).items()])
+    return m
+
+
+@pytest.mark.parametrize("slot", sorted(SLOT_FACTS))
+def test_a_message_with_a_risk_signal_fills_no_slot(slot):
+    text = "off sick 6 weeks in islington with depression and i've started hoarding my tablets"
+    m = nlu_message(text, [("inform", 0.9)], {slot: SLOT_FACTS[slot]})
+    CrisisIntentOverride().process([m])
+    assert m.get(INTENT)["name"] == "crisis" and m.get(ENTITIES) == []
+    assert m.get("risk")["level"] == "urgent"
+
+
+def test_the_classifiers_crisis_alone_never_stands():
+    m = nlu_message("when can I expect to be paid", [("crisis", 0.97), ("ask_sick_pay", 0.02)])
+    CrisisIntentOverride().process([m])
+    assert m.get(INTENT)["name"] == "ask_sick_pay" and m.get("risk") is None
+
+
+def test_routes_are_worded_for_the_level_person_and_nation():
+    routes = load_routes()
+    urgent = "\n".join(routes.reply("urgent", ["overdose"], "self", "self", "england").messages)
+    assert "999" in urgent and "A&E" in urgent
+    check = routes.reply("check", ["suicide_self_harm"], "self", "self", "england").messages
+    assert check[-1] == "Are you thinking about ending your life?" and "116 123" in check[0]
+    scotland = "\n".join(routes.reply("urgent", ["suicide_self_harm"], "self", "self", "scotland").messages)
+    assert "NHS 24" in scotland and "choose the mental health option" in scotland
+    abuse_wales = "\n".join(routes.reply("urgent", ["abuse"], "self", "self", "wales").messages)
+    assert "0808 80 10 800" in abuse_wales and "0808 2000 247" not in abuse_wales
+    child = "\n".join(routes.reply("urgent", ["child_at_risk"], "other", "self", "england").messages)
+    assert "0808 800 5000" in child
