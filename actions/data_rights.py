@@ -16,7 +16,7 @@ from chatbot.db import session_scope
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.referrals import store
 from chatbot.referrals.reference import normalise_reference
-from chatbot.referrals.runtime import hashing_secret, referral_engine
+from chatbot.referrals.runtime import contact_cipher, forget_local_copies, hashing_secret, referral_engine
 
 from .turns import text_of
 
@@ -37,7 +37,8 @@ class ActionWithdrawConsent(Action):
         return "action_withdraw_consent"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        typed = REFERENCE_TEXT.search(text_of(tracker))
+        text = text_of(tracker)
+        typed = REFERENCE_TEXT.search(text)
         reference = normalise_reference(typed.group(0)) if typed else tracker.get_slot("referral_reference")
         if not reference:
             dispatcher.utter_message(text=_answer("data_withdraw_consent"))
@@ -46,28 +47,48 @@ class ActionWithdrawConsent(Action):
                     text="That reference does not look right. It looks like HW-7K3MQ-9PXA1."
                 )
             return []
+        # Only the person: this conversation made it, or they typed its contact (or last digits).
+        requester = store.Requester(
+            person_key=store.person_key(hashing_secret(), tracker.sender_id),
+            proof=REFERENCE_TEXT.sub(" ", text),
+            cipher=contact_cipher(),
+        )
         try:
             with session_scope(referral_engine()) as session:
-                result = store.withdraw(session, reference, dt.datetime.now(dt.timezone.utc))
+                result = store.withdraw(session, reference, dt.datetime.now(dt.timezone.utc), requester)
         except SQLAlchemyError as error:
             logger.error("consent could not be withdrawn: %s", type(error).__name__)
             dispatcher.utter_message(
                 text="Sorry, I could not do that just now. Please try again in a minute."
             )
             return []
+        if result.outcome == store.NOT_FOUND:
+            # The same words for a wrong reference and for someone else's: nothing is learnt.
+            dispatcher.utter_message(text=NOT_FOUND_OR_NOT_YOURS.format(reference=reference))
+            return []
+        forget_local_copies([reference])
         service = current_catalogue().services.get(result.service_id or "")
         name = service.name if service else "the service"
         messages = {
-            store.NOT_FOUND: f"I could not find a referral with the reference {reference}. Please check it.",
             store.ALREADY_WITHDRAWN: f"The referral {reference} was already withdrawn. Nothing more is sent.",
-            store.STOPPED: f"Done. The referral {reference} has been stopped. Nothing was sent to {name}.",
+            store.STOPPED: f"Done. The referral {reference} has been stopped. Nothing was sent to {name}. "
+            "I have deleted the details it held.",
             store.SERVICE_TOLD: (
                 f"Done. {name} already had the referral {reference}, so I am telling them you "
-                "have changed your mind and asking them to delete your details."
+                "have changed your mind and asking them to delete your details. I have deleted my copy."
             ),
         }
         dispatcher.utter_message(text=messages[result.outcome])
-        return []
+        # The conversation forgets the details too (they were kept, encrypted, for the read-back).
+        return [SlotSet(slot, None) for slot in PERSONAL_SLOTS]
+
+
+NOT_FOUND_OR_NOT_YOURS = (
+    "I could not find a referral with the reference {reference} that I can change from here. "
+    "If it is yours, type \"withdraw consent\", the reference, and the last 4 digits of the phone "
+    "number (or the email address) you gave. You can also ask the service directly."
+)
+PERSONAL_SLOTS = ("contact_name", "contact_phone", "contact_email", "contact_route", "best_time")
 
 
 class ActionOfferErasure(Action):
@@ -107,6 +128,7 @@ class ActionEraseMyData(Action):
         try:
             with session_scope(referral_engine()) as session:
                 erased = store.erase_person(session, person, dt.datetime.now(dt.timezone.utc))
+            forget_local_copies(erased.references)
         except SQLAlchemyError as error:
             logger.error("erasure failed: %s", type(error).__name__)
             # The tracker store forgets this conversation whatever happens here.

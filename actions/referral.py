@@ -30,6 +30,7 @@ from chatbot.nlu.facts import says_dont_know
 from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.referrals import contact, store
 from chatbot.referrals.consent import current_wording
+from chatbot.referrals.consent_reply import NOT_THEIRS, read_consent_reply
 from chatbot.referrals.models import PURPOSE_CALLBACK, PURPOSE_REFERRAL
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
 
@@ -346,15 +347,17 @@ class ValidateReferralForm(FormValidationAction):
     def extract_referral_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
         if not self._asked("referral_consent", tracker):
             return {}
-        decision = _consent_decision(tracker)
+        reading = read_consent_reply(text_of(tracker), role_of(tracker))
+        decision = {"yes": "given", "no": "refused"}.get(reading.decision)
         if decision is None:
-            return {}
-        pressed = text_of(tracker).startswith("/")
+            return {}  # unclear, or not theirs to give: run() asks again, and says why
+        professional = role_of(tracker) == "patient"
         record = {
             "decided_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "given_by": "professional" if role_of(tracker) == "patient" else "person",
-            "how": f"{'pressed the button' if pressed else 'typed'} "
-            f"'{'yes' if decision == 'given' else 'no'}' in {tracker.get_latest_input_channel() or 'chat'}",
+            # Who gave the answer: the person, or a professional attesting the patient's own answer.
+            "given_by": "professional" if professional else "person",
+            "answered_by": "a professional, for the patient's own answer" if professional else "the person",
+            "how": f"{reading.reason} in {tracker.get_latest_input_channel() or 'chat'}",
         }
         slots: dict[str, Any] = {"referral_consent": decision, "referral_consent_record": record}
         if decision == "refused":
@@ -456,7 +459,12 @@ class ValidateReferralForm(FormValidationAction):
         if not took_answer and requested in ("referral_consent", "referral_service_id"):
             role = role_of(tracker)
             if requested == "referral_consent":
-                dispatcher.utter_message(text=current_wording().ask_again(role))
+                reading = read_consent_reply(text_of(tracker), role)
+                wording = current_wording()
+                if reading.decision == NOT_THEIRS:
+                    dispatcher.utter_message(text=wording.texts["not_theirs_to_give_patient"])
+                else:
+                    dispatcher.utter_message(text=wording.ask_again(role))
         elif not took_answer and requested in ("contact_route", "best_time", "referral_confirmed"):
             dispatcher.utter_message(
                 response="utter_referral_what_to_change"
@@ -485,20 +493,6 @@ class ValidateReferralForm(FormValidationAction):
             say_no_local_callback(dispatcher, area_id)
             return [SlotSet("area_id", area_id), SlotSet("referral_outcome", "no_local_callback")]
         return [SlotSet("area_id", area_id), SlotSet("referral_service_id", service.id)]
-
-
-def _consent_decision(tracker: Tracker) -> str | None:
-    """'given' only for a clear yes; 'refused' for a clear no; None means ask again."""
-    if _clear_yes(tracker):
-        return "given"
-    intent = tracker.latest_message.get("intent") or {}
-    text = text_of(tracker)
-    if text.strip() == "/deny" or CANCEL.match(text) or BARE_NO.match(text):
-        return "refused"
-    # "Please don't send my details" reads as withdrawing consent: here it is a no.
-    if intent.get("name") in ("deny", "ask_data_withdraw_consent") and not _hedged(text):
-        return "refused"
-    return None
 
 
 def _hedged(text: str) -> bool:

@@ -235,7 +235,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from chatbot.db import session_scope
     from chatbot.privacy.tracker_store import erase_conversation
     from chatbot.referrals import store
-    from chatbot.referrals.runtime import hashing_secret, referral_engine
+    from chatbot.referrals.runtime import forget_local_copies, hashing_secret, referral_engine
 
     settings = load_settings()
     events = erase_conversation(settings.tracker_store_url, args.sender)
@@ -243,6 +243,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         erased = store.erase_person(
             session, store.person_key(hashing_secret(), args.sender), dt.datetime.now(dt.timezone.utc)
         )
+    forget_local_copies(erased.references)
     print(
         f"Erased {events} conversation events and the details of {erased.referrals} referrals; "
         f"{erased.services_told} services will be told."
@@ -254,13 +255,15 @@ def cmd_referrals_withdraw(args: argparse.Namespace) -> int:
     from chatbot.db import session_scope
     from chatbot.referrals import store
     from chatbot.referrals.reference import normalise_reference
-    from chatbot.referrals.runtime import referral_engine
+    from chatbot.referrals.runtime import forget_local_copies, referral_engine
 
     reference = normalise_reference(args.reference)
     if reference is None:
         return _fail(f"'{args.reference}' is not a referral reference (they look like HW-7K3MQ-9PXA1).")
-    with session_scope(referral_engine()) as session:
+    with session_scope(referral_engine()) as session:  # an operator: no proof asked
         result = store.withdraw(session, reference, dt.datetime.now(dt.timezone.utc))
+    if result.outcome != store.NOT_FOUND:
+        forget_local_copies([reference])
     print(f"{reference}: {result.outcome.replace('_', ' ')}")
     return 1 if result.outcome == store.NOT_FOUND else 0
 

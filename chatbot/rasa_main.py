@@ -52,7 +52,33 @@ def mask_personal_values(_: Any, __: str, event_dict: dict[str, Any]) -> dict[st
     return event_dict
 
 
+# Rasa's reader of "/intent{...}" messages warns with the whole line quoted, and a person
+# can type such a line with their name and number in it ("Failed to parse arguments in line").
+PARSE_WARNING = "Failed to parse arguments in line"
+MASKED_PARSE_WARNING = (
+    "Failed to parse arguments in a message that starts with '/': [masked]. "
+    "Rasa continued without the parts it could not read."
+)
+
+
+def mask_message_parse_warnings() -> None:
+    import rasa.shared.utils.io as rasa_io
+
+    rasas_warning = rasa_io.raise_warning
+    if hasattr(rasas_warning, "rasas_warning"):
+        return
+
+    def raise_warning(message: str, *args: Any, **kwargs: Any) -> None:
+        if PARSE_WARNING in str(message):
+            message = MASKED_PARSE_WARNING
+        rasas_warning(message, *args, **kwargs)
+
+    raise_warning.rasas_warning = rasas_warning  # type: ignore[attr-defined]
+    rasa_io.raise_warning = raise_warning
+
+
 def keep_logs_free_of_personal_data() -> None:
+    mask_message_parse_warnings()
     rasa_log_utils._anonymizer = mask_personal_values
     structlog.processors.dict_tracebacks = structlog.processors.ExceptionRenderer(
         ExceptionDictTransformer(show_locals=False)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from chatbot.config import RASA_TOKEN_ENV, Settings, rasa_environment
 from chatbot.json_logs import LOG_SOURCE_ENV
+from chatbot.privacy.files import PRIVATE_UMASK, keep_private
 
 
 class StartError(RuntimeError):
@@ -70,7 +71,8 @@ class Servers:
         out = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / (name.replace(" ", "_") + ".log"), "ab")  # noqa: SIM115
+            path = self.log_dir / (name.replace(" ", "_") + ".log")
+            out = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.processes[name] = subprocess.Popen(
             self.commands[name],
             cwd=self.settings.project_root,
@@ -78,6 +80,7 @@ class Servers:
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,  # we deliver Ctrl-C ourselves, in order
+            umask=PRIVATE_UMASK,  # databases, logs and mail they write are the owner's alone
         )
 
     def kill(self, name: str) -> None:
@@ -208,6 +211,7 @@ def start_servers(
 ) -> Servers:
     """Start both servers and wait until they answer. Output goes to log_dir if given."""
     root = settings.project_root
+    keep_private(settings.var_dir)  # and fix what an older version left readable
     model = latest_model(root)
     env = rasa_environment(settings)
     host = settings.rasa_host

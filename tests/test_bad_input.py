@@ -568,3 +568,13 @@ def test_socketio_flood_is_limited_per_session(socket_chat):
     too_fast = [w for w in words if "faster than I can read" in w]
     assert len(too_fast) >= 5 and words.count(guard.NO_WORDS) + len(too_fast) == flood
     assert words[:BURST] == [guard.NO_WORDS] * BURST
+
+
+def test_an_oversize_socketio_polling_post_gets_413_with_a_reason(client):
+    status, data, _ = client.post(b"4" + b"x" * (70 * 1024), path="/socket.io/?EIO=4&transport=polling&sid=none")
+    assert status == 413 and "too large" in str(data)
+
+
+def test_deep_json_is_a_400_on_the_rest_channel(client):
+    status, data, _ = client.post(b'{"sender": "a", "message": ' + b"[" * 1500 + b"]" * 1500 + b"}")
+    assert status == 400

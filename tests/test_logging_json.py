@@ -98,3 +98,25 @@ def test_rasas_structured_events_keep_their_fields():
     )
     parsed = json.loads(JsonLines("rasa").format(record))
     assert parsed["event"] == "x.y" and parsed["source"] == "rasa" and "log_level" not in parsed
+
+
+MALFORMED = [
+    '/inform{"contact_name": "Zebedee Quillfeather", "phone": "020 7946 0321"',  # no closing brace
+    '/inform{"contact_name": "Zebedee Quillfeather"} rest 020 7946 0321',
+    '/no_such_intent{"condition": "Quillfeather syndrome"}',
+    '/inform{"zebedee_quillfeather": "020 7946 0321"}',
+]
+
+
+@pytest.mark.parametrize("fixture", ["json_logging_servers", "live_servers"])
+def test_malformed_payloads_with_personal_data_reach_no_log(fixture, request):
+    servers = request.getfixturevalue(fixture)
+    servers = servers[0] if isinstance(servers, tuple) else servers
+    chat = Conversation(servers.rasa_url, token=servers.token)
+    for message in MALFORMED:
+        chat.say(message)
+    time.sleep(1)
+    for path in sorted(servers.log_dir.glob("*.log")):
+        text = path.read_text(errors="replace")
+        for secret in ("Zebedee", "Quillfeather", "7946", "0321"):
+            assert secret not in text, f"{path.name} holds {secret!r}"

@@ -146,3 +146,22 @@ def test_withdraw_by_reference_and_the_outbox_counts(var):
     assert set(summary) == {"cancelled"} and summary["cancelled"]["messages"] == 1
     for done in (withdrawn, again, unknown, outbox):
         assert "Robin" not in done.stdout + done.stderr and "robin@" not in done.stdout + done.stderr
+
+
+def test_var_is_made_owner_only_and_existing_files_are_fixed(tmp_path):
+    import stat
+
+    from chatbot.privacy.files import keep_private
+
+    var = tmp_path / "var"
+    (var / "logs").mkdir(parents=True)
+    (var / "tracker.db").write_text("x")
+    (var / "logs" / "rasa.log").write_text("x")
+    for path in (var, var / "logs"):
+        path.chmod(0o755)
+    for path in (var / "tracker.db", var / "logs" / "rasa.log"):
+        path.chmod(0o644)
+    assert keep_private(var) == 4
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [var, *var.rglob("*")]}
+    assert modes == {"var": 0o700, "logs": 0o700, "tracker.db": 0o600, "rasa.log": 0o600}
+    assert keep_private(var) == 0

@@ -212,3 +212,47 @@ def test_a_submitter_killed_at_any_moment_leaves_one_whole_referral_or_none(tmp_
 
 def test_tables_are_registered_for_create_schema():
     assert {"referrals", "referral_consents", "referral_outbox"} <= set(Base.metadata.tables)
+
+
+def test_withdrawal_removes_the_personal_data_and_keeps_what_the_notice_needs(engine, cipher):
+    with session_scope(engine) as session:
+        submitted = store.submit(session, submission("w"), cipher, NOW)
+    with session_scope(engine) as session:
+        assert store.withdraw(session, submitted.reference, NOW).outcome == store.STOPPED
+    with session_scope(engine) as session:
+        row = session.scalar(sa.select(m.ReferralRow))
+        assert (row.name_encrypted, row.contact_encrypted, row.best_time, row.shared_facts) == (None,) * 4
+        assert row.personal_data_removed_at is not None and row.reference == submitted.reference
+
+
+@pytest.mark.parametrize(
+    "person, proof, allowed",
+    [
+        ("person-1", "", True),  # the conversation that made it
+        ("someone-else", "", False),  # a stranger with only the reference
+        ("someone-else", "the last digits are 0123", True),
+        ("someone-else", "+44 7700 900123", True),
+        ("someone-else", "0124", False),
+        ("someone-else", "123", False),  # three digits are not enough
+    ],
+)
+def test_only_the_person_can_withdraw(engine, cipher, person, proof, allowed):
+    with session_scope(engine) as session:
+        submitted = store.submit(session, submission("o"), cipher, NOW)
+    requester = store.Requester(person_key=person, proof=proof, cipher=cipher)
+    with session_scope(engine) as session:
+        result = store.withdraw(session, submitted.reference, NOW, requester)
+    assert (result.outcome == store.STOPPED) is allowed
+    if not allowed:  # the stranger learns nothing: not even which service
+        assert result == store.Withdrawal(store.NOT_FOUND)
+        with session_scope(engine) as session:
+            assert session.scalar(sa.select(m.ReferralRow)).contact_encrypted is not None
+
+
+def test_the_outbox_copies_go_with_a_withdrawal(tmp_path):
+    from chatbot.referrals.senders import remove_pickup_copies
+
+    for name in ("referral-HW-AAAAA-BBBBB.eml", "reminder-HW-AAAAA-BBBBB.eml", "withdrawal-HW-AAAAA-BBBBB.eml"):
+        (tmp_path / name).write_text("x")
+    assert remove_pickup_copies(tmp_path, "HW-AAAAA-BBBBB") == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["withdrawal-HW-AAAAA-BBBBB.eml"]

@@ -134,10 +134,12 @@ RiskCheck = Callable[[str], Iterable[str]]  # text -> the risk categories it car
 
 
 def risk_categories(text: str) -> tuple[str, ...]:
-    """The categories chatbot/safety sees in `text` (the same check the NLU pipeline runs)."""
+    """The risk chatbot/safety sees in `text` (the same check the NLU pipeline runs), as
+    "level:category": a passage kept for it must keep its level too, not only its kind."""
     from chatbot.safety import assess_risk
 
-    return assess_risk(text).categories
+    found = assess_risk(text)
+    return tuple(f"{found.level}:{category}" for category in found.categories)
 
 
 def prepare_message(

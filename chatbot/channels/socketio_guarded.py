@@ -13,7 +13,8 @@ chatbot/channels/web.py applies). The guard wraps two event handlers Rasa regist
   a small object (a JSON string of one is accepted, as Rasa does), else it is dropped and the message
   still goes through. Whatever is refused gets a kind bot message on the bot event, never an error.
 
-Engine.IO refuses a polling POST over 64 KB (max_http_buffer_size) before any of this runs.
+A polling POST over 64 KB gets HTTP 413 before Engine.IO reads it (Engine.IO's own refusal sent
+no HTTP answer).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+from sanic import Blueprint, response
 
 from chatbot.channels import guard
 
@@ -51,6 +52,7 @@ class GuardedSocketIOInput(SocketIOInput):
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
         sio.eio.max_http_buffer_size = guard.MAX_BODY_BYTES
+        self._refuse_oversize_polling_posts(sio.eio)
         namespace = self.namespace or "/"
         handlers = sio.handlers[namespace]
         rasa_session_request = handlers["session_request"]
@@ -111,6 +113,28 @@ class GuardedSocketIOInput(SocketIOInput):
         sio.on("session_request", namespace=self.namespace)(session_request)
         sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
         return socketio_webhook
+
+    @staticmethod
+    def _refuse_oversize_polling_posts(eio: Any) -> None:
+        """A long-polling POST over the limit gets 413 and a kind reason.
+
+        Engine.IO itself refuses it by dropping the session, and python-engineio 4 then
+        sent no HTTP answer at all. Its request handler is wrapped on this server only,
+        before Rasa attaches it to the app (which binds the handler it finds then).
+        """
+        engineio_handle = eio.handle_request
+
+        async def handle_request(request: Any, *args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST":
+                size = int(request.headers.get("content-length") or 0) or len(request.body or b"")
+                if size > guard.MAX_BODY_BYTES:
+                    sid = request.args.get("sid")
+                    if sid and sid in eio.sockets:  # as Engine.IO does: that session is over
+                        await eio.disconnect(sid)
+                    return response.json({"error": "too_large", "message": guard.TOO_LARGE}, status=413)
+            return await engineio_handle(request, *args, **kwargs)
+
+        eio.handle_request = handle_request
 
     @staticmethod
     def _metadata(value: Any) -> dict[str, Any] | None:

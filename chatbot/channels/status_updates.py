@@ -218,8 +218,8 @@ class StatusUpdates:
         """The JSON webhook: (HTTP status, JSON answer)."""
         try:
             data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return 400, _error("bad_request", "the body must be JSON")
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: JSON nested too deep
+            return 400, _error("bad_request", "the body must be JSON, nested at most a few levels")
         if not isinstance(data, dict) or not all(
             isinstance(data.get(name), str) and data.get(name)
             for name in ("reference", "service_id", "status")

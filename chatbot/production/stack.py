@@ -27,6 +27,7 @@ from pathlib import Path
 
 from chatbot.config import RASA_TOKEN_ENV, Settings, load_settings, rasa_environment
 from chatbot.json_logs import LOG_SOURCE_ENV
+from chatbot.privacy.files import PRIVATE_UMASK
 from chatbot.production import nginx
 from chatbot.production.schema import DatabaseError, ensure_database, is_postgresql, migrate
 from chatbot.production.settings import (
@@ -376,6 +377,7 @@ class Supervisor:
 
 def up(timeout: float = 300.0) -> int:
     """`production up` in the foreground: prepare, start, supervise until Ctrl-C or SIGTERM."""
+    os.umask(PRIVATE_UMASK)  # every process it starts writes owner-only files (chatbot/privacy/files.py)
     stopping = False
     starting = True
 

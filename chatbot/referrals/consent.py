@@ -26,6 +26,7 @@ TEXT_FIELDS = (
     "no_button_patient",
     "ask_again",
     "ask_again_patient",
+    "not_theirs_to_give_patient",
 )
 
 

@@ -35,3 +35,12 @@ def contact_cipher() -> ContactCipher:
 
 def hashing_secret() -> bytes:
     return _load()["secret"]
+
+
+def forget_local_copies(references) -> int:
+    """Remove the embedded mail outbox's copies of these referrals (var/mail): after a
+    withdrawal or an erasure no file may keep the person's details."""
+    from chatbot.referrals.senders import remove_pickup_copies
+
+    directory = load_settings().var_dir / "mail"
+    return sum(remove_pickup_copies(directory, reference) for reference in references)

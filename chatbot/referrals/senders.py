@@ -520,3 +520,18 @@ class WebhookSender:
         if 200 <= status < 300 or status == 409:  # 409: the service already has this key
             return
         raise DeliveryFailed(f"HTTP {status}")
+
+
+def remove_pickup_copies(directory: Path, reference: str) -> int:
+    """Delete the embedded outbox's copies that carry a person's details (the referral and its
+    reminder) once consent is withdrawn or the data erased. The withdrawal notice, which
+    names only the reference, stays for the service. Returns how many files went."""
+    removed = 0
+    for kind in ("referral", "reminder"):
+        path = directory / (re.sub(r"[^A-Za-z0-9._-]", "_", f"{kind}-{reference}") + ".eml")
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -160,13 +161,50 @@ class Withdrawal:
     service_id: str | None = None
 
 
-def withdraw(session: Session, reference: str, now: dt.datetime) -> Withdrawal:
+@dataclass(frozen=True)
+class Requester:
+    """Who asks to withdraw: the conversation's person key, and what else they typed.
+
+    Only the person may withdraw: from the conversation that made the referral (the
+    same person key), or elsewhere with a second fact only they know, the contact on
+    record or its last four digits (`proof`).
+    """
+
+    person_key: str
+    proof: str = ""
+    cipher: ContactCipher | None = None
+
+    def may_withdraw(self, referral: m.ReferralRow) -> bool:
+        if hmac.compare_digest(self.person_key, referral.person_key):
+            return True
+        return bool(self.cipher and referral.contact_encrypted and _proves(self.proof, referral, self.cipher))
+
+
+def _proves(proof: str, referral: m.ReferralRow, cipher: ContactCipher) -> bool:
+    contact = cipher.decrypt(referral.contact_encrypted).strip().lower()
+    proof = proof.strip().lower()
+    if referral.contact_route == "email":
+        return bool(proof) and re.search(rf"(?<![\w.+-]){re.escape(contact)}(?![\w.-])", proof) is not None
+    digits = re.sub(r"\D", "", contact)
+    typed = re.findall(r"\d[\d\s]*\d", proof)
+    return any(len(d) >= 4 and digits.endswith(d) for d in (re.sub(r"\D", "", t) for t in typed))
+
+
+def withdraw(session: Session, reference: str, now: dt.datetime, requester: Requester | None = None) -> Withdrawal:
+    """Withdraw consent for a referral, and remove the person's details from it.
+
+    `requester` None is an operator at the command line; anyone else who is not the
+    person is told exactly what a wrong reference gets: NOT_FOUND, and nothing more.
+    """
     referral = session.scalar(
         sa.select(m.ReferralRow).where(m.ReferralRow.reference == reference).with_for_update()
     )
-    if referral is None:
+    if referral is None or (requester is not None and not requester.may_withdraw(referral)):
         return Withdrawal(NOT_FOUND)
-    return Withdrawal(_withdraw(session, referral, now), referral.service_id)
+    outcome = _withdraw(session, referral, now)
+    # The withdrawal notice needs only the reference: nothing personal is kept for it.
+    _remove_personal_data(referral, now)
+    return Withdrawal(outcome, referral.service_id)
 
 
 def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> str:
@@ -199,6 +237,7 @@ def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> st
 class Erasure:
     referrals: int  # referrals whose personal data was removed
     services_told: int  # of them, how many a service already had
+    references: tuple[str, ...] = ()  # so copies outside the database can go too
 
 
 def erase_person(session: Session, person: str, now: dt.datetime) -> Erasure:
@@ -217,7 +256,7 @@ def erase_person(session: Session, person: str, now: dt.datetime) -> Erasure:
         _remove_personal_data(referral, now)
         # Nothing may lead back to the person once they asked to be forgotten.
         referral.person_key = "erased:" + referral.reference
-    return Erasure(referrals=len(referrals), services_told=told)
+    return Erasure(referrals=len(referrals), services_told=told, references=tuple(r.reference for r in referrals))
 
 
 def _remove_personal_data(referral: m.ReferralRow, now: dt.datetime) -> None:

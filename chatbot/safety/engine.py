@@ -38,6 +38,10 @@ SEGMENT_WORDS = 40  # a run-on sentence is read in windows of this many words
 MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
 RESOLVABLE = frozenset({"medical_emergency", "overdose"})  # what a past-and-resolved cue may take away
 ABOUT_OTHER_ROLES = frozenset({"patient", "helper", "professional", "someone_else"})
+_YOUNG_PERSON_ABOUT_SELF = re.compile(
+    r"\b(hits|hurts|touches|beats|locks|hit|hurt|touched|beat|locked|scares|slaps|kicks|punches) me\b"
+    r"|\b(i am|im|i m) (only )?(1[0-7]|[5-9])( years old| yo)?\b|\bat school\b|\bmy (teacher|mum|dad|stepdad|stepmum|parents?)\b.{0,40}\bme\b"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\n+|(?<=\w)\s*[|•]\s*")
 
 
@@ -159,7 +163,7 @@ class RiskEngine:
             level, chosen = "check", check
         else:
             return Assessment("none", (), check_answer=answer)
-        about = self._about(whole, role, about_votes)
+        about = self._about(whole, role, about_votes, chosen)
         categories = tuple(c for c in CATEGORIES if c in chosen)
         if about == "other" and "someone_else" not in categories:
             categories += ("someone_else",)
@@ -187,9 +191,12 @@ class RiskEngine:
             return "yes"
         return None
 
-    def _about(self, normal: str, role: str | None, votes: list[float]) -> str:
+    def _about(self, normal: str, role: str | None, votes: list[float], categories: dict) -> str:
         if role in ABOUT_OTHER_ROLES:
             return "other"
+        if "child_at_risk" in categories:
+            # A child at risk is written about by an adult, unless a young person says it is them.
+            return "self" if _YOUNG_PERSON_ABOUT_SELF.search(normal) else "other"
         # Wrongly wording the routes for a reporter would fail the person at risk, so
         # "other" needs both the classifier and a word that names another person.
         if votes and max(votes) >= 0.6 and any(p.search(normal) for p in self._about_other):
@@ -211,9 +218,9 @@ def load_normaliser() -> Normaliser:
 
 @lru_cache(maxsize=1)
 def load_engine() -> RiskEngine:
-    data = _knowledge("risk_patterns.yaml")
-    patterns = RiskPatterns(data.get("idioms", []), data["categories"], data.get("check", {}))
-    return RiskEngine(load_normaliser(), patterns, _knowledge("lexicon.yaml"))
+    data, lexicon = _knowledge("risk_patterns.yaml"), _knowledge("lexicon.yaml")
+    patterns = RiskPatterns(data.get("idioms", []), data["categories"], data.get("check", {}), lexicon.get("denials", []))
+    return RiskEngine(load_normaliser(), patterns, lexicon)
 
 
 def assess(text: str, recent: RecentSignals | None = None, role: str | None = None) -> Assessment:

@@ -82,7 +82,7 @@ def _stem(stemmer, word: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _closest_cached(word: str, risk_words: tuple[str, ...]) -> str:
-    limit = 1 if len(word) < 8 else 2
+    limit = 1 if len(word) < 10 else 2  # two edits only in long words: "hoarding" is not "harming"
     found = process.extractOne(word, risk_words, scorer=OSA.distance, score_cutoff=limit)
     if found is None:
         return word

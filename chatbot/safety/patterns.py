@@ -26,8 +26,11 @@ class PatternFinding:
 
 
 class RiskPatterns:
-    def __init__(self, idioms: list[str], urgent: dict[str, list[str]], check: dict[str, list[str]]):
+    def __init__(
+        self, idioms: list[str], urgent: dict[str, list[str]], check: dict[str, list[str]], denials: list[str] = ()
+    ):
         self._idioms = [re.compile(p) for p in idioms]
+        self._denials = [re.compile(p) for p in denials]
         self._urgent = self._compile(urgent)
         self._check = self._compile(check)
 
@@ -47,9 +50,21 @@ class RiskPatterns:
         return normal
 
     def find(self, normal: str) -> PatternFinding:
-        """Categories found in already normalised text, idioms already taken out."""
-        urgent = tuple(c for c in CATEGORIES if any(p.search(normal) for p in self._urgent.get(c, ())))
+        """Categories found in already normalised text, idioms already taken out.
+
+        A sign found only inside an explicit denial ("not self harming", "denies suicidal
+        thoughts") is not dropped: it gives the check question instead of the urgent list.
+        """
+        undenied = normal
+        for denial in self._denials:
+            undenied = denial.sub(" ", undenied)
+        urgent = tuple(c for c in CATEGORIES if any(p.search(undenied) for p in self._urgent.get(c, ())))
+        denied = tuple(
+            c for c in CATEGORIES
+            if c not in urgent and undenied != normal and any(p.search(normal) for p in self._urgent.get(c, ()))
+        )  # fmt: skip
         check = tuple(
-            c for c in CATEGORIES if c not in urgent and any(p.search(normal) for p in self._check.get(c, ()))
-        )
+            c for c in CATEGORIES
+            if c not in urgent and (c in denied or any(p.search(normal) for p in self._check.get(c, ())))
+        )  # fmt: skip
         return PatternFinding(urgent, check)

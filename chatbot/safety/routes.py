@@ -43,7 +43,10 @@ class Routes:
             person = "other" if about == "other" or role == "helper" else "self"
             entries = [self._entry(c, level, person) for c in ordered]
         lead = entries[0].get("lead", "")
-        routes = self._lines([r for e in entries for r in e.get("routes", [])], nation)
+        route_ids = [r for e in entries for r in e.get("routes", []) + e.get("then_routes", [])]
+        if level == "check":  # beside the question, 999 always comes first: the danger may be now
+            route_ids = ["emergency_999", *route_ids]
+        routes = self._lines(route_ids, nation)
         body = lead + ("\n\n" + "\n".join(f"- {line}" for line in routes) if routes else "")
         if level == "check":
             question = next((e["question"] for e in entries if e.get("question")), "Are you safe right now?")

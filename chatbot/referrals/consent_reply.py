@@ -1,0 +1,150 @@
+"""Reading a reply to the consent question: only the person can agree.
+
+`read_consent_reply(text, role)` returns one of
+- `yes`: the person agrees (a resident for themselves), or a professional or
+  helper reports that the person has agreed ("she's agreed", "pt consented");
+- `no`: a refusal, or the person said no, or not yet;
+- `unclear`: a question back, a maybe, "I haven't asked her yet";
+- `not_theirs`: a professional or helper agreeing *for* the person ("on her
+  behalf", "as her GP I consent", "I'm happy to", "I agree", "she'd want it"):
+  only the person can agree, so we say so kindly and ask them to ask the person now.
+with the reason, in words fit for the consent record. The rule is the same in
+every channel; buttons (`/affirm`, `/deny`) are a yes and a no said by the
+person the button names ("Yes, the patient agreed").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+YES, NO, UNCLEAR, NOT_THEIRS = "yes", "no", "unclear", "not_theirs"
+ON_BEHALF_ROLES = frozenset({"patient", "helper"})  # user_role: who the conversation is about
+
+_PERSON = (
+    r"(she|he|they|the patient|patient|pt|my patient|the client|client|my client|mum|dad|"
+    r"my (mum|dad|son|daughter|wife|husband|partner|brother|sister|friend|mentee|nan|gran)|"
+    r"(the )?(person|lady|man|woman|young person|lad|girl|boy)( i (mentor|support|help|work with|care for))?|"
+    r"\w+ herself|\w+ himself)"
+)
+_REPORTED_AGREEMENT = re.compile(
+    rf"\b{_PERSON} (has |have |had |did |does |is )?(just )?(agreed|agrees|consented|consents|said yes|says yes|"
+    rf"is happy|was happy|is ok with|is okay with|is fine with|was fine with|wants (it|this|to)|gave (consent|permission|her ok|his ok)|"
+    rf"signed|confirmed|accepted|is keen|is up for it|is willing|nodded|"
+    rf"said (thats|that is|its|it is|that was) (fine|ok|okay|alright|grand)|said (ok|okay|fine|sure|go ahead|yeah|yep)|"
+    rf"gave (verbal |written |full |her |his |their |informed )?(consent|permission|agreement))\b"
+    r"|\bconsent (from|by|of) (the )?(patient|pt|her|him|them|client)\b"
+    r"|\b(says|said) yes\b(?<!i say yes)(?<!i said yes)"
+    r"|\b(verbal|written|informed|patient|pts?|her|his|their|full) consent (given|obtained|gained|taken|received|was given|has been given)\b"
+    r"|\bconsent (given|obtained|gained|taken) (by|from|with) (the )?(patient|pt|her|him|them|client)\b"
+    r"|\bconsent(ed)? (verbally|in clinic|in person|on the phone|today)\b"
+    r"|\b(she|he|they|patient|pt) (is|are|s) (in agreement|agreeable|consenting|happy for|happy to)\b"
+    r"|\b(yes|yep|yeah),? (she|he|they) (did|does|has|have|agreed|is|are)\b"
+    r"|\b(asked|checked with|spoke to|spoken to|talked to) (her|him|them|the patient|pt|patient)\b.{0,40}\b(agreed|yes|happy|fine|ok|okay|consented)\b"
+)
+# Agreement that is only imagined for the person: still the helper deciding.
+_NOT_ASKED = re.compile(r"\b(not|havent|have not|didnt|did not|yet to) (asked|spoken|checked|talked)\b|\bwants? to think\b|\bthink about it\b")
+_HYPOTHETICAL = re.compile(
+    r"\b(would|wud|wd|d|will|ll|might|should|must) (surely |definitely |probably |certainly )?(agree|want|say yes|be (fine|happy|ok|okay|grateful|glad))\b"
+    r"|\b(im|i am) (sure|certain|confident|positive) (she|he|they|the patient|pt)\b"
+    r"|\b(she|he|they|patient|pt)(d| would)\b|\bno doubt\b|\bbound to\b|\bwont mind\b|\bwill not mind\b|\bwouldnt mind\b|\bwould not mind\b"
+    r"|\b(cant|cannot|unable to|not able to|isnt able to|is not able to|not really able to) (really )?(decide|consent|agree|understand|make (the |this |that )?decision)"
+    r"|\blacks? capacity\b|\bno capacity\b"
+)
+_PROXY = re.compile(
+    r"\bon (his|her|their|the patients|the patient s|patients|pts|my patients|the clients|my sons|my daughters|my mums|my dads|[a-z]+s) behalf\b|\bbehalf of\b"
+    r"|\b(i|we|me) (hereby |do |will |ll |can |d )?(agree|consent|authori[sz]e|approve|accept|permit|give (my )?(consent|permission|the go ahead|the ok)|ok it|okay it|sign (it )?off|take (full )?responsibility|say yes|vouch|decide|confirm for)\b"
+    r"|\b(im|i am|were|we are) (happy|fine|ok|okay|content|willing|good) (to|with|for)\b|\b(im|i am|were|we are) (happy|fine|ok|okay|willing|content)$"
+    r"|\bfrom me\b|\bmy (consent|permission|approval|authorisation|authorization|say so)\b|\bi give\b"
+    r"|\bas (her|his|their|the) (gp|doctor|nurse|carer|mum|mother|dad|father|parent|guardian|next of kin|nok|key worker|keyworker|support worker|social worker|mentor|advocate|attorney|husband|wife|partner|daughter|son|clinician)\b"
+    r"|\b(power of attorney|lpa|next of kin|nok|guardian|appointee)\b"
+    r"|\bmy (name|end|side)\b|\b(i|im|i am) (saying|say) yes\b|\btrusts? me\b|\bleave it (to|with) me\b"
+    r"|\bas (her|his|their) (sister|brother|aunt|auntie|uncle|friend|nan|gran|grandma|grandad|cousin|niece|nephew|relative|family|flatmate|landlord|employer|manager|boss)\b"
+    r"|\b(im|i am) (her|his|their|the patients) (mum|mother|dad|father|parent|carer|guardian|gp|doctor|nurse|wife|husband|partner|daughter|son|key worker|support worker|social worker|mentor)\b"
+    r"|\b(for|4) (him|her|them|the patient|my patient|pt)\b"
+    r"|\b(go ahead|just send it|send it|do it|crack on|put it through|sort it)\b"
+)
+_NO = re.compile(
+    r"^(no|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
+    r"|\bnot right now\b|\brather you (didnt|did not|dont|do not|wouldnt|would not)\b"
+    r"|\b(doesnt|does not|dont|do not|didnt|did not) (consent|agree|want)\b"
+    r"|\b(said|says|saying) no\b|\b(refused|refuses|declined|declines|decline|withdrew|does not want|doesnt want|dont want|do not want|did not want|didnt want|not want|isnt keen|is not keen|not interested|changed (my|her|his|their) mind|rather not|would rather not|id rather not|not happy|not comfortable|not ok with|not okay with|against it|dont send|do not send|please dont|please do not)\b"
+    r"|\bno,? (she|he|they|the patient|patient|pt) (does|do|did|has|have|is|are)(nt| not)\b"
+)
+_UNCLEAR = re.compile(
+    r"\?|^(what|who|why|how|when|where|which|can|could|will|would|is|are|do|does|does it|whats|hows|wots)\b"
+    r"|\b(maybe|perhaps|possibly|not sure|unsure|dunno|dont know|do not know|idk|depends|it depends|let me think|need to think|think about it|thinking about it|hang on|wait|hold on|later|not decided|undecided|on the fence|havent decided|have not decided|ill check|i will check|let me check|need to check|need to ask|ill ask|i will ask|have to ask|havent asked|have not asked|not asked|didnt ask|did not ask|not spoken|havent spoken|have not spoken|not had a chance|can i|could i|not sure if)\b"
+)
+_YES = re.compile(
+    r"^(yes|yeah|yea|yep|yup|ya|yh|ye|aye|y|defo|deffo|def|ok|okay|k|sure|fine|alright|all right|go on|go for it|go ahead|please do|please|of course|definitely|absolutely|certainly|i agree|i do|agreed|deal|right|correct|thats fine|that is fine|sounds good|happy to|im happy|i am happy|i consent|consent|yess+|ye)\b"
+    r"|\b(i agree|i consent|im happy|i am happy|happy for you|happy for them|you can send|send it|send them|go ahead|fine by me|thats fine|that is fine|sounds good|i want them to|want them to (ring|call|contact|email|phone|get in touch)|please send|yes please)\b"
+)
+
+
+@dataclass(frozen=True)
+class ConsentReading:
+    decision: str  # yes | no | unclear | not_theirs
+    reason: str  # plain words for the consent record and the tests
+
+
+def read_consent_reply(text: str, role: str | None) -> ConsentReading:
+    """What a reply to the consent question says, for a person (`self`) or about someone (`patient`, `helper`)."""
+    raw = (text or "").strip()
+    if raw == "/affirm":
+        return ConsentReading(YES, "pressed the yes button")
+    if raw == "/deny":
+        return ConsentReading(NO, "pressed the no button")
+    normal = _normalise(raw)
+    if not normal:
+        return ConsentReading(UNCLEAR, "no words")
+    on_behalf = role in ON_BEHALF_ROLES
+    if on_behalf:
+        return _about_someone_else(normal)
+    if _NO.search(normal) and not _YES.match(normal):
+        return ConsentReading(NO, "said no")
+    if _UNCLEAR.search(normal):
+        return ConsentReading(UNCLEAR, "asked a question or was not sure")
+    if _YES.search(normal):
+        return ConsentReading(YES, "said yes")
+    return ConsentReading(UNCLEAR, "neither yes nor no")
+
+
+def _about_someone_else(normal: str) -> ConsentReading:
+    # In this order: the person's own yes or no, reported, outweighs anything the
+    # professional or helper adds; an agreement of their own, or one imagined for the
+    # person ("she'd want it"), is never the person's.
+    hypothetical = bool(_HYPOTHETICAL.search(normal))
+    if _REPORTED_AGREEMENT.search(normal) and not hypothetical and not _NOT_ASKED.search(normal):
+        return ConsentReading(YES, "said the person has agreed")
+    if _NO.search(normal):
+        return ConsentReading(NO, "said the person does not agree, or not yet")
+    if _PROXY.search(normal):
+        return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+    if _UNCLEAR.search(normal):
+        return ConsentReading(UNCLEAR, "asked a question, or the person is not sure or not asked yet")
+    if hypothetical:
+        return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+    if _YES.match(normal):
+        # A bare "yes" answers "Has the patient agreed to this?": a report that they did,
+        # unless the yes is the speaker's own ("yes, I'm fine with it").
+        if re.search(r"\b(i|me|my|im|ive)\b", normal):
+            return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+        return ConsentReading(YES, "said the person has agreed")
+    return ConsentReading(UNCLEAR, "neither yes nor no")
+
+
+def _normalise(text: str) -> str:
+    text = text.lower().replace("\u2019", "'").replace("'", "")
+    text = re.sub(r"[^\w\s?]", " ", text)
+    text = re.sub(r"\bu\b", "you", text)
+    text = re.sub(r"\b(shes)\b", "she is", text)
+    text = re.sub(r"\b(hes)\b", "he is", text)
+    text = re.sub(r"\b(theyre)\b", "they are", text)
+    text = re.sub(r"\b(theyve)\b", "they have", text)
+    text = re.sub(r"\b(shes|she s)\b", "she is", text)
+    text = re.sub(r"\b(shed|she d)\b", "she would", text)
+    text = re.sub(r"\b(hed|he d)\b", "he would", text)
+    text = re.sub(r"\b(theyd|they d)\b", "they would", text)
+    text = re.sub(r"\b(id|i d)\b", "i would", text)
+    text = re.sub(r"\b(ill|i ll)\b", "i will", text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,63 @@
+"""Only the person can agree: the consent rule over many phrasings (chatbot/referrals/consent_reply.py)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatbot.referrals.consent_reply import NO, NOT_THEIRS, UNCLEAR, YES, read_consent_reply
+
+PROXY_LEADS = ["", "yes ", "yeah ", "ok ", "fine ", "sure, ", "Yes. "]
+PROXY_CORES = [
+    "I agree on her behalf", "i consent on his behalf", "as her GP I'm happy to consent for her",
+    "I'm happy to", "I agree", "i'll say yes for him", "yes from me", "I give my consent",
+    "as his carer I authorise it", "I have power of attorney so yes", "she'd want it so go ahead",
+    "I'm sure he would agree", "she cant really decide so I will", "I'll take responsibility",
+    "i consent for them", "happy to sign it off for her", "im her mum so yes", "yes I'm next of kin",
+]  # fmt: skip
+PROXY_TAILS = ["", ".", " x", " thanks", ", she won't mind", " - go on"]
+REPORTED = [
+    "yes she agreed", "she's agreed", "pt consented verbally in clinic", "he said yes", "yes, the patient agreed",
+    "patient is happy for you to send it", "yes she has agreed to it", "Yes. Verbal consent given by patient",
+    "i asked her and she said yes", "he agreed this morning",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(PROXY_LEADS), st.sampled_from(PROXY_CORES), st.sampled_from(PROXY_TAILS),
+    st.sampled_from(["patient", "helper"]), st.booleans(),
+)  # fmt: skip
+def test_agreeing_for_someone_is_never_a_yes(lead, core, tail, role, shout):
+    text = (lead + core + tail).upper() if shout else lead + core + tail
+    assert read_consent_reply(text, role).decision == NOT_THEIRS
+
+
+@pytest.mark.parametrize("text", REPORTED)
+def test_a_professional_reporting_the_patients_own_yes_is_a_yes(text):
+    reading = read_consent_reply(text, "patient")
+    assert reading.decision == YES and "person has agreed" in reading.reason
+
+
+@pytest.mark.parametrize("text", ["yes", "I agree", "yes I'm happy for them to ring me", "ok go on then", "/affirm"])
+def test_a_person_agreeing_for_themselves_is_a_yes(text):
+    assert read_consent_reply(text, "self").decision == YES
+
+
+@pytest.mark.parametrize(
+    "text, role",
+    [("no", "self"), ("not yet", "patient"), ("she said no", "patient"), ("no thanks I'll do it myself", "self"),
+     ("/deny", "patient"), ("he doesn't want it", "helper")],
+)  # fmt: skip
+def test_a_no_is_a_no(text, role):
+    assert read_consent_reply(text, role).decision == NO
+
+
+@pytest.mark.parametrize(
+    "text, role",
+    [("what will they do with it?", "self"), ("maybe", "self"), ("I haven't asked her yet", "patient"),
+     ("I'll check with him", "helper"), ("", "self")],
+)  # fmt: skip
+def test_a_question_or_a_maybe_is_unclear(text, role):
+    assert read_consent_reply(text, role).decision == UNCLEAR
