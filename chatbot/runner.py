@@ -70,7 +70,7 @@ class Servers:
         """Start one process (again): used at start-up, and by fault tests after a kill."""
         out = None
         if self.log_dir:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             path = self.log_dir / (name.replace(" ", "_") + ".log")
             out = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.processes[name] = subprocess.Popen(

@@ -407,7 +407,14 @@ def test_a_flood_from_one_sender_gets_429_after_the_burst_while_others_are_serve
 
 
 def stored_user_texts(live_servers, sender: str) -> list[str]:
-    return [event["text"] for event in stored_user_events(live_servers, sender)]
+    """What Rasa received, as the tracker store keeps it: sealed with the referral key, opened here."""
+    from chatbot.privacy.tracker_store import CIPHERTEXT_PREFIX, readable_text
+    from chatbot.referrals.crypto import ContactCipher, load_key
+
+    cipher = ContactCipher(load_key(live_servers.settings.var_dir))
+    stored = [event["text"] for event in stored_user_events(live_servers, sender)]
+    assert all(t.startswith(CIPHERTEXT_PREFIX) for t in stored), "user text must not be plain at rest"
+    return [readable_text(t, cipher) for t in stored]
 
 
 def stored_user_events(live_servers, sender: str | None = None) -> list[dict]:
@@ -460,11 +467,17 @@ def test_any_text_or_json_gets_200_400_413_or_429_and_never_a_5xx(client, messag
 
 def test_the_tracker_store_holds_no_control_characters_and_no_over_long_message(live_servers, client):
     client.say(new_sender(), "one more \x00\x1b[0m\u202e message", metadata={"k\x07": "v\x00"})
+    from chatbot.privacy.tracker_store import readable_text
+    from chatbot.referrals.crypto import ContactCipher, load_key
+
+    cipher = ContactCipher(load_key(live_servers.settings.var_dir))
     events = stored_user_events(live_servers)  # every message this module sent
     assert events
     for event in events:
-        assert len(event["text"]) <= MAX_MESSAGE_CHARS
-        for text in [event["text"], *strings_in(event.get("metadata"))]:
+        assert event.get("metadata") is None  # metadata is not kept at rest
+        said = readable_text(event["text"], cipher)  # stored sealed: opened with the key
+        assert len(said) <= MAX_MESSAGE_CHARS
+        for text in [said, *strings_in(event.get("metadata"))]:
             assert not CONTROL.search(text), text
             assert unicodedata.is_normalized("NFC", text)
 

@@ -37,8 +37,10 @@ from chatbot.privacy.tracker_store import (
     PurgeReport,
     erase_conversation,
     purge_conversations,
+    readable_text,
     redacted_for_storage,
 )
+from chatbot.referrals.crypto import ContactCipher, load_key
 from tests.databases import KINDS, POSTGRES_URL, throwaway_database_url
 
 DOMAIN_YAML = """
@@ -90,7 +92,7 @@ PHONE = "07700 900123"
 EMAIL = "jane.doe@example.org"
 NAME_TOKEN = "enc:gAAAAABnameTOKEN-round-trips=="
 PHONE_TOKEN = "enc:gAAAAABphoneTOKEN-round-trips=="
-# Said outside the form: kept.
+# Said outside the form: kept, sealed with the referral key (never plain at rest).
 BEFORE_FORM = "I am off sick with back pain"
 ASKS_FOR_FORM = "Can someone call me back?"
 AFTER_FORM = "Is there support for back pain at work?"
@@ -256,7 +258,7 @@ def save_turns(store: PrivateSQLTrackerStore, sender_id: str, turns: list[list[E
 # --- Redaction at rest ---
 
 
-def test_referral_form_text_is_not_stored_and_the_rest_is(open_store, db_url, domain):
+def test_referral_form_text_is_not_stored_and_the_rest_is_kept_sealed(open_store, db_url, domain):
     store = open_store()
     sender = new_sender("redact")
     tracker = DialogueStateTracker(sender, domain.slots)
@@ -271,9 +273,15 @@ def test_referral_form_text_is_not_stored_and_the_rest_is(open_store, db_url, do
     everything_stored = "\n".join(stored_data(db_url, sender))
     for typed in (NAME, PHONE, EMAIL, "Jane"):
         assert typed not in everything_stored
-    for kept in (BEFORE_FORM, ASKS_FOR_FORM, AFTER_FORM, "Your referral is ready to send."):
-        assert kept in everything_stored
+    for sealed in (BEFORE_FORM, ASKS_FOR_FORM, AFTER_FORM, "back pain"):
+        assert sealed not in everything_stored
+    assert "Your referral is ready to send." in everything_stored  # the bot's words are its own
     assert NAME_TOKEN in everything_stored and PHONE_TOKEN in everything_stored
+    cipher = ContactCipher(load_key())
+    opened = [
+        readable_text(e["text"], cipher) for e in map(json.loads, stored_data(db_url, sender)) if e["event"] == "user"
+    ]
+    assert {BEFORE_FORM, ASKS_FOR_FORM, AFTER_FORM} <= set(opened) and NAME not in opened
 
 
 def test_messages_in_the_form_keep_their_shape_but_not_their_content(open_store, db_url, domain):

@@ -6,6 +6,12 @@ columns) with three differences:
 
 - user and bot messages said while `referral_form` is the active loop are
   stored as "[redacted]", without entities, metadata or buttons;
+- every other user message is stored encrypted with the referral key ("enc:" and a
+  Fernet token; `readable_text()` opens one), without its metadata: what people say
+  about their health is never plain at rest. Nothing in a conversation reads earlier
+  messages' text back (policies read intents and slots), so Rasa never needs it; it is
+  kept, sealed, for the retention period only so that a clinical safety review of a
+  conversation stays possible for whoever holds the key;
 - `contact_*` slot values are stored as "[redacted]" unless they are already
   "enc:<fernet token>" ciphertext, which must round-trip for the next turn
   (or contact_route's "phone"/"email", a choice the form reads back);
@@ -44,6 +50,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+
+from chatbot.referrals.crypto import ContactCipher, load_key
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +158,8 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
         elif self.engine.dialect.name == "postgresql":
             sa.event.listen(self.engine, "connect", _commit_without_waiting_for_the_disk)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        cipher = ContactCipher(load_key())
+        self._seal = lambda text: CIPHERTEXT_PREFIX + cipher.encrypt(text).decode("ascii")
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -244,7 +254,7 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
             "timestamp": data.get("timestamp"),
             "intent_name": intent,
             "action_name": data.get("name"),
-            "data": json.dumps(redacted_for_storage(data, said_in_form)),
+            "data": json.dumps(redacted_for_storage(data, said_in_form, self._seal)),
         }
 
 
@@ -298,14 +308,17 @@ def referral_form_active_at_each_event(events: Iterable[Event]) -> list[bool]:
     return flags
 
 
-def redacted_for_storage(data: dict[str, Any], said_in_form: bool) -> dict[str, Any]:
+def redacted_for_storage(
+    data: dict[str, Any], said_in_form: bool, seal: Callable[[str], str] | None = None
+) -> dict[str, Any]:
     """A copy of a serialised event that is safe to keep. `data` itself is left alone:
-    it shares dicts with the event Rasa is still using."""
+    it shares dicts with the event Rasa is still using. `seal` encrypts a user message's
+    text said outside the referral form (without it, that text is redacted too)."""
     event_type = data.get("event")
     if event_type == SlotSet.type_name and _is_plain_contact_detail(data):
         return {**data, "value": REDACTED}
     if not said_in_form:
-        return data
+        return _sealed_user_message(data, seal) if event_type == UserUttered.type_name else data
     if event_type == UserUttered.type_name:
         return _redacted_user_message(data)
     if event_type == BotUttered.type_name:
@@ -333,6 +346,30 @@ def _redacted_user_message(data: dict[str, Any]) -> dict[str, Any]:
     redacted = {**data, "text": REDACTED, "parse_data": parse_data}
     redacted.pop("metadata", None)
     return redacted
+
+
+def _sealed_user_message(data: dict[str, Any], seal: Callable[[str], str] | None) -> dict[str, Any]:
+    if seal is None:
+        return _redacted_user_message(data)
+    text = data.get("text")
+    sealed = seal(text) if isinstance(text, str) and text else text
+    # Entities keep what the conversation uses (which fact, its minimised value), not the words.
+    entities = [
+        {k: v for k, v in e.items() if k in ("entity", "value", "extractor", "role", "group")}
+        for e in (data.get("parse_data") or {}).get("entities") or []
+    ]
+    parse_data = {**(data.get("parse_data") or {}), "text": sealed, "entities": entities}
+    parse_data.pop("metadata", None)
+    stored = {**data, "text": sealed, "parse_data": parse_data}
+    stored.pop("metadata", None)
+    return stored
+
+
+def readable_text(stored: str, cipher: ContactCipher) -> str:
+    """The words of a stored user message, for someone holding the referral key."""
+    if isinstance(stored, str) and stored.startswith(CIPHERTEXT_PREFIX):
+        return cipher.decrypt(stored[len(CIPHERTEXT_PREFIX) :].encode("ascii"))
+    return stored
 
 
 def _redacted_bot_message(data: dict[str, Any]) -> dict[str, Any]:

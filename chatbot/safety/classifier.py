@@ -23,6 +23,7 @@ corpus, the normalisation or this file's FEATURE_VERSION has changed (about a mi
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import random
 import tempfile
@@ -77,18 +78,15 @@ class Featuriser:
         counts: dict[int, float] = {}
         stems = self._stems(normal)
         for gram in stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]:
-            key = murmurhash3_32("w" + gram, positive=True) % WORD_FEATURES
+            key = _word_key(gram)
             counts[key] = counts.get(key, 0.0) + 1.0
         for word in normal.split():
-            padded = f" {word} "
-            for n in range(2, 6):
-                for i in range(len(padded) - n + 1):
-                    key = WORD_FEATURES + murmurhash3_32(padded[i : i + n], positive=True) % CHAR_FEATURES
-                    counts[key] = counts.get(key, 0.0) + 1.0
+            for key in _char_keys(word):
+                counts[key] = counts.get(key, 0.0) + 1.0
         if not counts:
             return counts
-        logged = {k: float(np.log1p(v)) for k, v in counts.items()}
-        norm = float(np.sqrt(sum(v * v for v in logged.values())))
+        logged = {k: math.log1p(v) for k, v in counts.items()}
+        norm = math.sqrt(sum(v * v for v in logged.values()))
         return {k: v / norm for k, v in logged.items()}
 
     def transform(self, normals: list[str]) -> sparse.csr_matrix:
@@ -100,6 +98,22 @@ class Featuriser:
                 values.append(value)
         shape = (len(normals), WORD_FEATURES + CHAR_FEATURES)
         return sparse.csr_matrix((np.array(values, dtype=np.float32), (rows, cols)), shape=shape)
+
+
+@lru_cache(maxsize=131072)
+def _word_key(gram: str) -> int:
+    return murmurhash3_32("w" + gram, positive=True) % WORD_FEATURES
+
+
+@lru_cache(maxsize=131072)
+def _char_keys(word: str) -> tuple[int, ...]:
+    """The hashed character 2-5-grams of one word, padded with spaces: each word hashed once."""
+    padded = f" {word} "
+    return tuple(
+        WORD_FEATURES + murmurhash3_32(padded[i : i + n], positive=True) % CHAR_FEATURES
+        for n in range(2, 6)
+        for i in range(len(padded) - n + 1)
+    )
 
 
 class RiskClassifier:

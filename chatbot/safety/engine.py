@@ -10,8 +10,8 @@ Layers, any of which can raise the level:
    and places of danger read as urgent, and the answer to a check question.
 Only one narrow layer can lower a level: an explicit past-and-resolved cue in the
 same sentence ("chest pain last year, all tests fine") takes away a *medical
-emergency* or an *overdose* found there, never suicide, self-harm, abuse or a
-child at risk.
+emergency* found there, never an overdose, suicide, self-harm, abuse or a child
+at risk.
 
 Levels: `urgent` (the routes at once), `check` (the direct question with the
 routes beside it), `none`.
@@ -34,9 +34,11 @@ from chatbot.safety.patterns import CATEGORIES, RiskPatterns
 
 MAX_CHARS = 20_000  # risk can hide anywhere; beyond this we read the start and the end
 MAX_SEGMENTS = 60
-SEGMENT_WORDS = 40  # a run-on sentence is read in windows of this many words
+SEGMENT_WORDS = 40
+WHOLE_MESSAGE_CHARS = 400  # a run-on sentence is read in windows of this many words
 MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
-RESOLVABLE = frozenset({"medical_emergency", "overdose"})  # what a past-and-resolved cue may take away
+RESOLVABLE = frozenset({"medical_emergency"})  # what a past-and-resolved cue may take away (not an overdose:
+# "took them this morning, I feel ok now" is an emergency)
 ABOUT_OTHER_ROLES = frozenset({"patient", "helper", "professional", "someone_else"})
 _YOUNG_PERSON_ABOUT_SELF = re.compile(
     r"\b(hits|hurts|touches|beats|locks|hit|hurt|touched|beat|locked|scares|slaps|kicks|punches) me\b"
@@ -50,7 +52,7 @@ class Assessment:
     level: str  # urgent | check | none
     categories: tuple[str, ...]  # in CATEGORIES order; "someone_else" when it is about another person
     about: str = "self"  # self | other
-    layers: tuple[str, ...] = ()  # which layers raised it: patterns, classifier, memory, check_answer
+    layers: tuple[str, ...] = ()  # which layers raised it: patterns, classifier, memory, check_answer, repeat
     check_answer: str | None = None  # "yes" / "no" when this message answered the check question
 
     @property
@@ -65,6 +67,8 @@ class Assessment:
     def as_parse_data(self) -> dict:
         """What the NLU attaches to the message: levels and categories only, never text."""
         data = {"level": self.level, "categories": list(self.categories), "about": self.about}
+        if "repeat" in self.layers:
+            data["repeat"] = True  # said again by memory: not to be repeated a second time
         if self.check_answer:
             data["check_answer"] = self.check_answer
         return data
@@ -78,11 +82,12 @@ class RiskEngine:
         self.normaliser = normaliser
         self.patterns = patterns
         self._classifier = classifier
-        self._resolved = [re.compile(p) for p in lexicon.get("resolved_cues", [])]
+        self._resolved = [re.compile("|".join(f"(?:{p})" for p in lexicon.get("resolved_cues", [])) or "(?!)")]
         self._continuation = [re.compile(p) for p in lexicon.get("continuation_cues", [])]
         self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
         self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
+        self._acknowledged = [re.compile(p) for p in lexicon.get("acknowledgements", [])]
 
     @property
     def classifier(self):
@@ -124,8 +129,7 @@ class RiskEngine:
             category = CLASSES[1 + int(scores.classes[i, 1:].argmax())] if risk >= t_check else None
             seen = {category} if category else set()
             if resolvable_found and not resolved:
-                seg_found = self.patterns.find(segment)
-                seen |= set(seg_found.urgent) | set(seg_found.check)
+                seen |= self.patterns.finds_any(segment, frozenset(resolvable_found))
             if not resolved:
                 resolved_only -= seen
             if category is None:
@@ -157,6 +161,15 @@ class RiskEngine:
                 urgent.setdefault(category, layer)
             check = {}
 
+        # Right after the urgent routes, a message that neither carries risk nor acknowledges
+        # them (a triage answer, "islington") gets them once more, not the next form question;
+        # a check question that got neither yes nor no is asked once more.
+        if not urgent and not check and not recent.last_repeated:
+            carried = recent.categories or ("suicide_self_harm",)
+            if recent.last_urgent and not any(p.search(whole) for p in self._acknowledged):
+                urgent = dict.fromkeys(carried, "repeat")
+            elif recent.pending_check and answer is None:
+                check = dict.fromkeys(carried, "repeat")
         if urgent:
             level, chosen = "urgent", urgent
         elif check:
@@ -172,7 +185,8 @@ class RiskEngine:
     def _segments(self, text: str) -> list[str]:
         """The whole message and each sentence (long ones in windows), normalised, idioms out."""
         pieces = [p for p in _SENTENCE_END.split(text) if p and p.strip()]
-        segments = [text] if len(pieces) != 1 else []
+        # A short message is read whole too (context across its sentences); a long one by parts.
+        segments = [text] if len(pieces) != 1 and len(text) <= WHOLE_MESSAGE_CHARS else []
         for piece in pieces:
             words = piece.split()
             if len(words) <= SEGMENT_WORDS:

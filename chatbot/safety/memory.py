@@ -24,6 +24,8 @@ class RecentSignals:
     level: str  # the highest level within the window: none, check or urgent
     categories: tuple[str, ...]  # of the most recent signal
     pending_check: bool  # the last message was met with the check question, not yet answered
+    last_urgent: bool = False  # the last message got the urgent routes
+    last_repeated: bool = False  # ...or the check question, and that was already a repeat
 
     @classmethod
     def none(cls) -> RecentSignals:
@@ -38,13 +40,15 @@ class RecentSignals:
         if assessment.level == "none":
             return RecentSignals(self.level, self.categories, False)
         return RecentSignals(
-            _higher(self.level, assessment.level), assessment.categories, assessment.level == "check"
-        )
+            _higher(self.level, assessment.level), assessment.categories, assessment.level == "check",
+            assessment.level == "urgent", "repeat" in assessment.layers,
+        )  # fmt: skip
 
     @classmethod
     def from_risks(cls, risks_newest_first: Iterable[dict[str, Any] | None]) -> RecentSignals:
         """From the `risk` of recent user messages, newest first (None where a message had none)."""
         level, categories, pending = "none", (), False
+        last_urgent = last_repeated = False
         for turn, risk in enumerate(risks_newest_first):
             if turn >= MEMORY_TURNS:
                 break
@@ -53,8 +57,10 @@ class RecentSignals:
             if not categories:
                 categories = tuple(risk.get("categories") or ())
                 pending = turn == 0 and risk["level"] == "check"
+            if turn == 0:
+                last_urgent, last_repeated = risk["level"] == "urgent", bool(risk.get("repeat"))
             level = _higher(level, risk["level"])
-        return cls(level, categories, pending)
+        return cls(level, categories, pending, last_urgent, last_repeated)
 
     @classmethod
     def from_tracker(cls, tracker: Any, now: float | None = None) -> RecentSignals:

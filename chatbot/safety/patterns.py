@@ -29,8 +29,9 @@ class RiskPatterns:
     def __init__(
         self, idioms: list[str], urgent: dict[str, list[str]], check: dict[str, list[str]], denials: list[str] = ()
     ):
-        self._idioms = [re.compile(p) for p in idioms]
-        self._denials = [re.compile(p) for p in denials]
+        # One alternation each: a message is scanned once, not once per idiom.
+        self._idioms = [re.compile("|".join(f"(?:{p})" for p in idioms))] if idioms else []
+        self._denials = [re.compile("|".join(f"(?:{p})" for p in denials))] if denials else []
         self._urgent = self._compile(urgent)
         self._check = self._compile(check)
 
@@ -48,6 +49,13 @@ class RiskPatterns:
         for idiom in self._idioms:
             normal = idiom.sub(" ", normal)
         return normal
+
+    def finds_any(self, normal: str, categories: frozenset[str]) -> set[str]:
+        """Which of `categories` any pattern (urgent or check) finds: the engine's per-sentence look."""
+        return {
+            c for c in categories
+            if any(p.search(normal) for p in (*self._urgent.get(c, ()), *self._check.get(c, ())))
+        }  # fmt: skip
 
     def find(self, normal: str) -> PatternFinding:
         """Categories found in already normalised text, idioms already taken out.
