@@ -142,7 +142,12 @@ class ActionEraseMyData(Action):
             if erased.services_told
             else ""
         )
+        telegram = (
+            " Telegram keeps its own copy of this chat: to remove it, delete the chat in the Telegram app."
+            if tracker.get_latest_input_channel() == "telegram"
+            else ""
+        )
         dispatcher.utter_message(
-            text=f"Done. I have deleted your data and this conversation.{told} Take care."
+            text=f"Done. I have deleted what I hold about you: your details and this conversation.{told}{telegram} Take care."
         )
         return [AllSlotsReset()]

@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         while not stopping:
-            servers.check_alive()
+            servers.restart_crashed(lambda line: print(line, flush=True))  # a crashed server comes back
             time.sleep(0.5)
     except StartError as error:
         servers.stop()

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class Servers:
     environment: dict[str, str] = field(default_factory=dict)
     # Secrets one process needs and the others must not see (the API token).
     private_environment: dict[str, dict[str, str]] = field(default_factory=dict)
+    _restarts: dict[str, dict] = field(default_factory=dict)  # restart_crashed()'s back-off state
 
     def launch(self, name: str) -> None:
         """Start one process (again): used at start-up, and by fault tests after a kill."""
@@ -106,10 +108,40 @@ class Servers:
             if proc.poll() is not None:
                 raise StartError(f"The {name} stopped (exit code {proc.returncode}). {self._log_hint(name)}")
 
+    def restart_crashed(self, say: Callable[[str], None] = print) -> None:
+        """`make run`'s supervision: a process that stopped is started again, after a back-off
+        (1 s, doubling to 30 s) so a crash loop cannot spin; five crashes of one process within
+        five minutes is a StartError (something is wrong that a restart will not fix)."""
+        now = time.monotonic()
+        for name, proc in list(self.processes.items()):
+            if proc.poll() is None:
+                continue
+            state = self._restarts.setdefault(name, {"crashes": [], "due": None})
+            if state["due"] is None:
+                state["crashes"] = [t for t in state["crashes"] if now - t < RESTART_WINDOW_SECONDS] + [now]
+                if len(state["crashes"]) >= RESTART_LIMIT:
+                    raise StartError(
+                        f"The {name} stopped {RESTART_LIMIT} times in {RESTART_WINDOW_SECONDS // 60} minutes "
+                        f"(last exit code {proc.returncode}). {self._log_hint(name)}"
+                    )
+                delay = min(RESTART_FIRST_DELAY * 2 ** (len(state["crashes"]) - 1), RESTART_MAX_DELAY)
+                state["due"] = now + delay
+                say(f"==> the {name} stopped (exit code {proc.returncode}); starting it again in {delay:.0f} s")
+            elif now >= state["due"]:
+                state["due"] = None
+                self.launch(name)
+                say(f"==> the {name} started again")
+
     def _log_hint(self, name: str) -> str:
         if self.log_dir:
             return f"See {self.log_dir / (name.replace(' ', '_') + '.log')}."
         return "See its output above."
+
+
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_LIMIT = 5
+RESTART_WINDOW_SECONDS = 300
 
 
 def _bin(name: str) -> str:

@@ -59,3 +59,39 @@ def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_run_restarts_a_crashed_action_server_and_the_conversation_goes_on(tmp_path):
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "CHATBOT_VAR_DIR": str(tmp_path), "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)}
+    env.pop("ACTION_ENDPOINT_URL", None)
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "run"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        output = ""
+        while "Press Ctrl-C" not in output:
+            line = proc.stdout.readline()
+            assert line, f"run exited early:\n{output}"
+            output += line
+        chat = Conversation(f"http://127.0.0.1:{rasa_port}")
+        assert "Who is this for?" in chat.texts(chat.say("hello"))
+        found = subprocess.run(["pgrep", "-f", f"rasa_sdk.*{action_port}"], capture_output=True, text=True)
+        pids = [int(p) for p in found.stdout.split()]
+        assert pids, "the action server's process was not found"
+        for pid in pids:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)  # as a crash would: no clean-up
+        while "started again" not in output:
+            line = proc.stdout.readline()
+            assert line, f"run exited instead of restarting:\n{output}"
+            output += line
+        deadline = time.monotonic() + 60
+        while not _port_open(action_port):
+            assert time.monotonic() < deadline, "the action server did not come back"
+            time.sleep(0.25)
+        assert "What is your work situation?" in chat.texts(chat.say("myself"))  # the same conversation
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
