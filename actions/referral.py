@@ -31,6 +31,7 @@ from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.referrals import contact, store
 from chatbot.referrals.consent import current_wording
 from chatbot.referrals.consent_reply import NOT_THEIRS, read_consent_reply
+from chatbot.referrals.idle import DETAIL_SLOTS, details_gone_stale
 from chatbot.referrals.models import PURPOSE_CALLBACK, PURPOSE_REFERRAL
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
 
@@ -430,6 +431,9 @@ class ValidateReferralForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ) -> list[dict[str, Any]]:
         requested = tracker.get_slot("requested_slot")
+        stale = self._details_gone_stale(dispatcher, tracker)
+        if stale:
+            return stale
         answering = bool(requested) and reading_an_answer(tracker, FORM)
         # At the read-back a bare "no" means "something is wrong": we ask what to change.
         cancels = (
@@ -477,6 +481,20 @@ class ValidateReferralForm(FormValidationAction):
             # Ask the same question again; without a slot event Rasa would reject the form.
             return [*events, *reverted, SlotSet(requested, None)]
         return [*events, *reverted]
+
+    @staticmethod
+    def _details_gone_stale(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        """After a long pause, typed details are cleared and asked again, never read back."""
+        if not any(tracker.get_slot(slot) for slot in DETAIL_SLOTS):
+            return []
+        times = [e.get("timestamp") for e in tracker.events if e.get("event") == "user" and e.get("timestamp")]
+        if len(times) < 2 or not details_gone_stale(times[-2], times[-1], tracker.get_slot("user_role")):
+            return []
+        dispatcher.utter_message(
+            text="It has been a while, so I have cleared the details typed earlier, to keep them private. "
+            "Let's take them again."
+        )
+        return [SlotSet(slot, None) for slot in DETAIL_SLOTS] + [SlotSet("requested_slot", None)]
 
     def _callback_area(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         """The area for a call-back: it picks the team, or tells us there is none."""

@@ -623,3 +623,19 @@ def test_rasa_builds_the_private_store_from_endpoints_yml(db_url, domain, tmp_pa
         assert asyncio.run(store.retrieve(sender)).get_slot("contact_name") == NAME_TOKEN
     finally:
         store.engine.dispose()
+
+
+def test_withdrawing_consent_empties_every_stored_contact_value(open_store, db_url):
+    from chatbot.privacy.tracker_store import WITHDRAW_ACTION
+
+    store = open_store()
+    sender, other = new_sender("withdraw"), new_sender("other")
+    save_turns(store, sender, recent_turns())
+    save_turns(store, other, recent_turns())
+    assert NAME_TOKEN in "\n".join(stored_data(db_url, sender))
+    others_rows = stored_data(db_url, other)
+    save_turns(store, sender, [[user("withdraw consent HW-AAAAA-BBBBB", "ask_data_withdraw_consent"),
+                                ActionExecuted(WITHDRAW_ACTION), bot("Done.", "utter_done"), listen()]])  # fmt: skip
+    everything = "\n".join(stored_data(db_url, sender))
+    assert NAME_TOKEN not in everything and PHONE_TOKEN not in everything
+    assert stored_data(db_url, other) == others_rows  # someone else's conversation is untouched

@@ -16,7 +16,9 @@ columns) with three differences:
   "enc:<fernet token>" ciphertext, which must round-trip for the next turn
   (or contact_route's "phone"/"email", a choice the form reads back);
 - a turn that runs `action_erase_my_data` deletes the whole conversation and
-  stores nothing, so the next message starts a new one.
+  stores nothing, so the next message starts a new one;
+- a turn that runs `action_withdraw_consent` empties every stored `contact_*` value of
+  the conversation, ciphertext included.
 
 The tracker Rasa holds in memory during a turn is never changed.
 
@@ -58,6 +60,7 @@ logger = logging.getLogger(__name__)
 REDACTED = "[redacted]"
 REFERRAL_FORM = "referral_form"
 ERASE_ACTION = "action_erase_my_data"
+WITHDRAW_ACTION = "action_withdraw_consent"
 CONTACT_SLOT_PREFIX = "contact_"
 CIPHERTEXT_PREFIX = "enc:"
 # contact_* slots holding a choice, not a detail: the form reads them back to pick its next
@@ -213,6 +216,9 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
             ]
             if rows:
                 connection.execute(EVENTS.insert(), rows)
+            if any(_withdraws_consent(event) for event in new_events):
+                scrubbed = _scrub_contact_slots(connection, tracker.sender_id)
+                logger.info("Consent withdrawn: %d stored contact slot values emptied.", scrubbed)
         _remember_stored(tracker, len(tracker.events))
 
     def _unsaved_events(self, connection: Connection, tracker: DialogueStateTracker) -> list[Event]:
@@ -378,6 +384,28 @@ def _redacted_bot_message(data: dict[str, Any]) -> dict[str, Any]:
     redacted = {**data, "text": REDACTED, "data": {}}
     redacted["metadata"] = {"utter_action": utter_action} if utter_action else {}
     return redacted
+
+
+def _withdraws_consent(event: Event) -> bool:
+    return isinstance(event, ActionExecuted) and event.action_name == WITHDRAW_ACTION
+
+
+def _scrub_contact_slots(connection: Connection, sender_id: str) -> int:
+    """Empty every stored contact_* slot value of this conversation (even encrypted ones):
+    after a withdrawal nothing may lead back to the person's details."""
+    rows = connection.execute(
+        sa.select(EVENTS.c.id, EVENTS.c.data).where(
+            EVENTS.c.sender_id == sender_id, EVENTS.c.type_name == SlotSet.type_name
+        )
+    ).all()
+    scrubbed = 0
+    for row_id, data in rows:
+        event = json.loads(data)
+        if str(event.get("name", "")).startswith(CONTACT_SLOT_PREFIX) and event.get("value") is not None:
+            event["value"] = None
+            connection.execute(EVENTS.update().where(EVENTS.c.id == row_id).values(data=json.dumps(event)))
+            scrubbed += 1
+    return scrubbed
 
 
 def _asks_for_erasure(event: Event) -> bool:
