@@ -28,6 +28,7 @@ from pathlib import Path
 from chatbot.config import RASA_TOKEN_ENV, Settings, load_settings, rasa_environment
 from chatbot.json_logs import LOG_SOURCE_ENV
 from chatbot.privacy.files import PRIVATE_UMASK
+from chatbot.production.ports import listening_pids, owns_port, port_taken
 from chatbot.production import nginx
 from chatbot.production.schema import DatabaseError, ensure_database, is_postgresql, migrate
 from chatbot.production.settings import (
@@ -222,6 +223,12 @@ def build_servers(
 
 def start(servers: Servers, parts: list[Component], timeout: float, on_launched=None) -> None:  # noqa: ANN001
     """Launch everything, then wait until each answers (StartError if one does not, or stops)."""
+    taken = [f"{p.name} (port {p.port})" for p in parts if p.port and port_taken(p.port)]
+    if taken:
+        raise ProductionError(
+            "these ports are already in use by other processes: " + ", ".join(taken)
+            + ". Stop those processes, or choose other ports (docs/deployment.md)."
+        )
     try:
         for part in parts:
             if part.kind != "telegram":
@@ -231,6 +238,11 @@ def start(servers: Servers, parts: list[Component], timeout: float, on_launched=
         for part in parts:
             if part.health:
                 wait_until_answers(part.health, servers, part.name, timeout)
+            if part.port and not owns_port(servers.processes[part.name].pid, part.port):
+                raise ProductionError(
+                    f"port {part.port} answers, but not from the {part.name} this supervisor started "
+                    f"(listening: pids {sorted(listening_pids(part.port)) or 'unknown'})."
+                )
         # Through the front door: nginx reaches a Rasa process.
         wait_until_answers(f"{servers.rasa_url}/", servers, "nginx", timeout)
         for part in parts:
