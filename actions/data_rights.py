@@ -143,11 +143,13 @@ class ActionEraseMyData(Action):
             else ""
         )
         telegram = (
-            " Telegram keeps its own copy of this chat: to remove it, delete the chat in the Telegram app."
+            " I have also removed my messages from this chat where Telegram allows it (up to 48 hours old). "
+            "Telegram keeps the rest: to remove it, delete the chat in the Telegram app."
             if tracker.get_latest_input_channel() == "telegram"
             else ""
         )
         dispatcher.utter_message(
-            text=f"Done. I have deleted what I hold about you: your details and this conversation.{told}{telegram} Take care."
+            text=f"Done. I have deleted what I hold about you: your details and this conversation.{told}{telegram} Take care.",
+            json_message={"erased": True},  # a channel that shows the chat (Telegram) clears its side too
         )
         return [AllSlotsReset()]

@@ -1,7 +1,7 @@
 """A small stand-in for the Telegram Bot API, over real HTTP on loopback (aiohttp).
 
 It answers what python-telegram-bot calls (getMe, getUpdates with long polling and
-offset semantics, sendMessage, editMessageText, editMessageReplyMarkup,
+offset semantics, sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage,
 answerCallbackQuery, sendChatAction, setMyCommands, setWebhook, deleteWebhook, ...),
 records every call, and lets a test play the person: type a message, press a button,
 send /start with a payload, send a photo. Like Telegram, it refuses a text over 4096
@@ -228,6 +228,23 @@ class TelegramStandIn:
         message = self._message(params)
         self._set_markup(message, params.get("reply_markup"))
         return message
+
+    async def _api_deleteMessage(self, params: dict) -> bool:  # noqa: N802
+        """As Telegram: a private chat's messages, the bot's and the person's, under 48 hours old."""
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        with self._lock:
+            message = self._messages.get(key)
+            if message is None:
+                raise ApiError(400, "Bad Request: message to delete not found")
+            if time.time() - message["date"] >= 48 * 3600:
+                raise ApiError(400, "Bad Request: message can't be deleted")
+            del self._messages[key]
+        return True
+
+    def messages_in(self, chat_id: int) -> list[dict]:
+        """What the chat still shows, oldest first."""
+        with self._lock:
+            return [m for (chat, _), m in sorted(self._messages.items()) if chat == chat_id]
 
     def _message(self, params: dict) -> dict:
         message = self._messages.get((int(params["chat_id"]), int(params["message_id"])))

@@ -217,6 +217,11 @@ def test_restart_starts_again_and_delete_asks_to_confirm(bridge, standin):
         b["text"] for row in standin.last_keyboard(chat)["reply_markup"]["inline_keyboard"] for b in row
     ]
     assert buttons == ["Yes, delete my data", "No, keep it"]
+    said_before = len(standin.messages_in(chat))
+    texts = turn(standin, chat, "Done.", lambda: standin.press(chat, "Yes, delete my data"))
+    assert "delete the chat in the Telegram app" in texts[-1]  # it says what Telegram keeps
+    left = [m.get("text", "") for m in standin.messages_in(chat)]
+    assert said_before > 5 and len(left) == 1 and left[0].startswith("Done."), left  # the rest deleted
 
 
 def test_a_share_link_start_passes_its_source_and_the_chat_id_never_reaches_rasa(

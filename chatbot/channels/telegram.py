@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import logging
 import os
 import re
@@ -318,6 +319,32 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 # --- the bridge ----------------------------------------------------------------------
 
 
+class SaidInChats:
+    """The ids of recent messages in each chat (the person's and ours), so "delete my data"
+    can delete them. Kept in this process's memory only, for at most DELETABLE_HOURS, and at
+    most MAX_REMEMBERED a chat: a restart forgets them, and then the reply says to delete the
+    chat in the app."""
+
+    def __init__(self) -> None:
+        self._ids: dict[int, collections.deque] = {}
+
+    def remember(self, chat_id: int, message_id: int) -> None:
+        now = time.time()
+        ids = self._ids.setdefault(chat_id, collections.deque(maxlen=MAX_REMEMBERED))
+        ids.append((message_id, now))
+        while ids and now - ids[0][1] > DELETABLE_HOURS * 3600:
+            ids.popleft()
+
+    def take(self, chat_id: int) -> list[int]:
+        now = time.time()
+        ids = self._ids.pop(chat_id, collections.deque())
+        return [message_id for message_id, at in ids if now - at < DELETABLE_HOURS * 3600]
+
+
+DELETABLE_HOURS = 47  # the Bot API deletes messages under 48 hours old; an hour's margin
+MAX_REMEMBERED = 500
+
+
 class TelegramBridge:
     def __init__(self, settings: BridgeSettings, secret: bytes) -> None:
         self.settings = settings
@@ -326,6 +353,7 @@ class TelegramBridge:
         self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         # (chat, message) whose keyboard was used: a second quick press is not sent again.
         self._pressed: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._said = SaidInChats()  # for "delete my data": which messages to delete
 
     # -- wiring --
 
@@ -473,6 +501,10 @@ class TelegramBridge:
             logger.warning("update: %s; Rasa unavailable (%s)", kind, error)
             await self.say(context, chat_id, escape(RASA_DOWN))
             return
+        if update.effective_message is not None:
+            self._said.remember(chat_id, update.effective_message.message_id)
+        if any(isinstance(r, dict) and (r.get("custom") or {}).get("erased") for r in replies):
+            await self._delete_what_was_said(context, chat_id)
         messages = render(replies)
         for outgoing in messages:
             await self.send(context, chat_id, outgoing)
@@ -500,7 +532,8 @@ class TelegramBridge:
     ) -> None:
         for attempt in range(3):
             try:
-                await context.bot.send_message(chat_id, html, reply_markup=markup)
+                sent = await context.bot.send_message(chat_id, html, reply_markup=markup)
+                self._said.remember(chat_id, sent.message_id)
                 return
             except RetryAfter as error:  # Telegram's flood control: wait as told, then again
                 delay = error.retry_after
@@ -515,6 +548,18 @@ class TelegramBridge:
                 logger.error("could not send a message: %s", type(error).__name__)
                 return
         logger.error("could not send a message: flood control")
+
+    async def _delete_what_was_said(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """After "delete my data": delete this chat's messages, ours and the person's, where the
+        Bot API allows it (private chats, under 48 hours old); the final reply says what stays."""
+        deleted = 0
+        for message_id in self._said.take(chat_id):
+            try:
+                if await context.bot.delete_message(chat_id, message_id):
+                    deleted += 1
+            except TelegramError:
+                continue  # too old, or already gone: Telegram keeps it, and the reply says so
+        logger.info("erasure: %d chat messages deleted", deleted)
 
     @staticmethod
     def _pressed_title(message: Message | None, data: str | None) -> str:

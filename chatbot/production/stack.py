@@ -27,7 +27,7 @@ from pathlib import Path
 
 from chatbot.config import RASA_TOKEN_ENV, Settings, load_settings, rasa_environment
 from chatbot.json_logs import LOG_SOURCE_ENV
-from chatbot.privacy.files import PRIVATE_UMASK
+from chatbot.privacy.files import PRIVATE_UMASK, keep_private
 from chatbot.production.ports import listening_pids, owns_port, port_taken
 from chatbot.production import nginx
 from chatbot.production.schema import DatabaseError, ensure_database, is_postgresql, migrate
@@ -390,6 +390,7 @@ class Supervisor:
 def up(timeout: float = 300.0) -> int:
     """`production up` in the foreground: prepare, start, supervise until Ctrl-C or SIGTERM."""
     os.umask(PRIVATE_UMASK)  # every process it starts writes owner-only files (chatbot/privacy/files.py)
+    keep_private(load_settings().var_dir)  # and what an older version left readable is fixed
     stopping = False
     starting = True
 
@@ -491,6 +492,7 @@ def _print_ready(production: ProductionSettings, settings: Settings) -> None:
 
 
 def up_detached(timeout: float = 300.0) -> int:
+    os.umask(PRIVATE_UMASK)  # the supervisor's own log, written from here, is private too
     """`production up --detach`: the same supervisor in the background; returns once all answer."""
     try:
         production, _ = apply_environment()

@@ -194,6 +194,43 @@ def test_a_conversation_through_nginx_reaches_a_recommendation_on_both_processes
     )
 
 
+def test_nothing_personal_is_plain_in_postgresql_or_under_var(production_stack, private_postgres):
+    """Issue 17: a conversation full of a name, a number, an address and a condition, then
+    every table of the production database and every file under var/ searched for them."""
+    import stat
+
+    stack = production_stack
+    unique = uuid.uuid4().hex[:6]
+    name, street, condition = f"Zanzibar Okoro{unique}", f"Quincewood{unique} Terrace", f"Wexler{unique} syndrome"
+    phone = "020 7946 0" + str(int(unique, 16) % 1000).zfill(3)
+    chat = Chat(stack)
+    chat.say_ok(f"Hi, I'm {name}, my number is {phone}, I live at 12 {street}, I'm off sick with {condition}")
+    chat.say_ok(f"my name is {name} and you can ring {phone}")
+    needles = [name, f"Okoro{unique}", phone, phone.replace(" ", ""), f"Quincewood{unique}", f"Wexler{unique}"]
+    engine = sa.create_engine(private_postgres.database_url("chatbot"), future=True)
+    try:
+        with engine.connect() as connection:
+            tables = connection.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars().all()
+            for table in tables:
+                rows = connection.execute(sa.text(f'SELECT * FROM "{table}"')).all()
+                dump = "\n".join(map(str, rows))
+                for needle in needles:
+                    assert needle not in dump, f"table {table} holds {needle!r}"
+    finally:
+        engine.dispose()
+    for path in [stack.var_dir, *stack.var_dir.rglob("*")]:
+        if path.is_symlink() or not path.exists():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is readable by others ({oct(mode)})"
+        if path.is_file():
+            content = path.read_bytes()
+            for needle in needles:
+                assert needle.encode() not in content, f"{path} holds {needle!r}"
+
+
 def test_socketio_polling_through_nginx_gets_its_replies(production_stack):
     import socketio
 
