@@ -298,6 +298,26 @@ def test_a_reload_keeps_the_conversation_and_its_context(pages):
     expect(page.get_by_text("OK, let's start again.")).to_be_visible()
 
 
+def test_end_chat_and_clear_leaves_nothing_for_the_next_person_at_a_shared_screen(pages):
+    page = pages.open()
+    say(page, OPENING)
+    expect(page.get_by_text("Do you want to be in work")).to_be_visible()
+    before = page.evaluate("JSON.parse(localStorage.getItem('hwc.session')).id")
+    page.get_by_role("button", name="End chat and clear").click()
+    expect(page.get_by_text("Chat ended and cleared from this browser")).to_be_visible()
+    expect(page.locator(".hwc-user")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('hwc.transcript')") in (None, "null") or "stress" not in page.evaluate(
+        "sessionStorage.getItem('hwc.transcript') || ''"
+    )
+    page.reload()
+    wait_until_connected(page)
+    expect(page.get_by_text("You are carrying on an earlier conversation")).to_have_count(0)
+    expect(page.locator(".hwc-user")).to_have_count(0)
+    assert page.evaluate("(JSON.parse(localStorage.getItem('hwc.session')) || {}).id") != before
+    say(page, "hello")
+    expect(page.get_by_text("Who is this for?")).to_be_visible()  # a fresh conversation, not the last one
+
+
 def test_axe_finds_no_problems_at_start_mid_conversation_at_320_px_and_at_200_percent_zoom(pages):
     # bypass_csp only lets the test inject axe-core; the other tests run under the page's CSP.
     page = pages.open(bypass_csp=True)

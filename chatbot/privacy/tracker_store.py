@@ -7,7 +7,7 @@ columns) with three differences:
 - user and bot messages said while `referral_form` is the active loop are
   stored as "[redacted]", without entities, metadata or buttons;
 - every other user message is stored encrypted with the referral key ("enc:" and a
-  Fernet token; `readable_text()` opens one), without its metadata: what people say
+  Fernet token; `readable_text()` opens one), with metadata only of where it came from (source, channel): what people say
   about their health is never plain at rest. Nothing in a conversation reads earlier
   messages' text back (policies read intents and slots), so Rasa never needs it; it is
   kept, sealed, for the retention period only so that a clinical safety review of a
@@ -61,6 +61,7 @@ REDACTED = "[redacted]"
 REFERRAL_FORM = "referral_form"
 ERASE_ACTION = "action_erase_my_data"
 WITHDRAW_ACTION = "action_withdraw_consent"
+KEPT_METADATA = frozenset({"source", "channel"})
 CONTACT_SLOT_PREFIX = "contact_"
 CIPHERTEXT_PREFIX = "enc:"
 # contact_* slots holding a choice, not a detail: the form reads them back to pick its next
@@ -367,7 +368,12 @@ def _sealed_user_message(data: dict[str, Any], seal: Callable[[str], str] | None
     parse_data = {**(data.get("parse_data") or {}), "text": sealed, "entities": entities}
     parse_data.pop("metadata", None)
     stored = {**data, "text": sealed, "parse_data": parse_data}
-    stored.pop("metadata", None)
+    # Metadata keeps only what says where a visit came from (a share link's source, the channel).
+    kept = {k: v for k, v in (data.get("metadata") or {}).items() if k in KEPT_METADATA}
+    if kept:
+        stored["metadata"] = kept
+    else:
+        stored.pop("metadata", None)
     return stored
 
 

@@ -204,8 +204,12 @@
     title.id = uid + "-title";
     var restart = el("button", "hwc-restart", "Start again");
     restart.type = "button";
+    // On a shared reception PC: the next person must not see, or carry on, this conversation.
+    var clear = el("button", "hwc-restart hwc-clear", "End chat and clear");
+    clear.type = "button";
     head.appendChild(title);
     head.appendChild(restart);
+    head.appendChild(clear);
 
     var intro = el(
       "p",
@@ -276,6 +280,7 @@
       input.focus();
     });
     restart.addEventListener("click", startAgain);
+    clear.addEventListener("click", endAndClear);
 
     return { root: root, log: log, typing: typing, status: status, input: input, welcome: welcome };
   }
@@ -567,6 +572,32 @@
       turn.parentNode.removeChild(turn);
     });
     say("/start_again", "Start again");
+    ui.input.focus();
+  }
+
+  // Forget this conversation in this browser: its transcript, and the session id that led
+  // to it on the server (a new random one replaces it, so nothing here can resume it; the
+  // server-side record then only ages out under the retention rules).
+  function endAndClear() {
+    clearTimeout(settleTimer);
+    pending = [];
+    firstPendingAt = 0;
+    entries = [];
+    services = {};
+    var turns = ui.log.querySelectorAll(".hwc-turn:not(.hwc-welcome)");
+    Array.prototype.forEach.call(turns, function (turn) {
+      turn.parentNode.removeChild(turn);
+    });
+    if (local()) local().removeItem(SESSION_KEY);
+    if (tab()) tab().removeItem(TRANSCRIPT_KEY);
+    session = { id: newSessionId(), seen: Date.now(), sourceSent: false, isNew: true };
+    if (socket) {
+      ready = false;
+      socket.emit("session_request", { session_id: session.id });
+    }
+    ui.input.value = "";
+    // Shown, not kept: a reload after this shows nothing of the ended chat.
+    appendTurn([{ t: "note", text: "Chat ended and cleared from this browser. The next person starts afresh." }], "bot");
     ui.input.focus();
   }
 
