@@ -71,7 +71,8 @@ def test_a_crisis_sentence_in_a_long_message_about_fit_notes_counts_in_full():
 
 @pytest.mark.parametrize("goodbye", ["goodbye", "thank you for everything", "im on the bridge now"])
 def test_memory_makes_a_goodbye_after_a_signal_urgent(goodbye):
-    assert assess(goodbye).level != "urgent"
+    if "bridge" not in goodbye:  # a place of danger can be urgent on its own; a goodbye is not
+        assert assess(goodbye).level != "urgent"
     assert assess(goodbye, after("i can't see the point of anything any more")).level == "urgent"
 
 

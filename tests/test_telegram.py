@@ -129,7 +129,16 @@ def tracker(live_servers, sender: str) -> dict:
 
 
 def user_events(live_servers, sender: str) -> list[dict]:
-    return [e for e in tracker(live_servers, sender)["events"] if e["event"] == "user"]
+    """The person's messages as stored (their words sealed with the referral key), opened here."""
+    from chatbot.privacy.tracker_store import readable_text
+    from chatbot.referrals.crypto import ContactCipher, load_key
+
+    cipher = ContactCipher(load_key(live_servers.settings.var_dir))
+    events = [e for e in tracker(live_servers, sender)["events"] if e["event"] == "user"]
+    for event in events:
+        assert str(event.get("text", "")).startswith("enc:"), "the words must not be plain at rest"
+        event["text"] = readable_text(event["text"], cipher)
+    return events
 
 
 def turn(standin: TelegramStandIn, chat: int, expect: str, act) -> list[str]:

@@ -41,7 +41,7 @@ from chatbot.config import PROJECT_ROOT
 
 CLASSES = ("none", "suicide_self_harm", "overdose", "medical_emergency", "abuse", "child_at_risk")
 LABEL = {"suicide": "suicide_self_harm", "self_harm": "suicide_self_harm"}
-FEATURE_VERSION = "2"  # change when features or training change, so stored weights are retrained
+FEATURE_VERSION = "3"  # change when features or training change, so stored weights are retrained
 WORD_FEATURES = 2**18
 CHAR_FEATURES = 2**18
 MODEL_PATH = PROJECT_ROOT / "models" / "safety-classifier.npz"
@@ -63,6 +63,7 @@ class Scores:
 class Thresholds:
     check: float  # risk at or above: at least the check question
     urgent: float  # risk at or above, with the level head's vote: urgent
+    urgent_level: float = 1.01  # or: risk at the check level and the level head at least this sure
 
 
 class Featuriser:
@@ -271,6 +272,18 @@ def _choose_thresholds(risk: np.ndarray, is_risk: np.ndarray) -> Thresholds:
     return Thresholds(check=max(check, 0.3), urgent=max(urgent, check, 0.5))
 
 
+def _urgent_level(risk: np.ndarray, urgency: np.ndarray, is_risk: np.ndarray, t: Thresholds) -> float:
+    """The level head's certainty that makes a check-level message urgent: the lowest at which
+    held-out ordinary messages getting an urgent reply stay at most 0.2% (with the risk threshold's)."""
+    ordinary = ~is_risk
+    already = (risk[ordinary] >= t.urgent) & (urgency[ordinary] >= 0.5)
+    budget = int(ordinary.sum() * 0.002) - int(already.sum())
+    candidates = np.sort(urgency[ordinary & (risk >= t.check)])[::-1]
+    if budget < 0 or len(candidates) == 0:
+        return 1.01
+    return float(max(candidates[min(budget, len(candidates) - 1)] + 1e-6, 0.5))
+
+
 def train(root: Path = PROJECT_ROOT, folds: int = 3) -> tuple[RiskClassifier, dict]:
     """Train the three heads on everything; thresholds from held-out folds of the same data."""
     from chatbot.safety.engine import load_normaliser
@@ -282,14 +295,17 @@ def train(root: Path = PROJECT_ROOT, folds: int = 3) -> tuple[RiskClassifier, di
     x = featuriser.transform([normaliser.normalise(e.text) for e in examples])  # once, sliced per fold
     fold_of = np.array([hash_fold(i, folds) for i in range(len(base))])[source]
     held_out_risk = np.zeros(len(base))
+    held_out_urgency = np.zeros(len(base))
     for fold in range(folds):
         rows = np.flatnonzero(fold_of != fold)
         weights, bias = _fit_all(x[rows], [examples[i] for i in rows])
         model = RiskClassifier(weights, bias, Thresholds(0.5, 0.9), featuriser)
         test = np.flatnonzero(fold_of[: len(base)] == fold)
-        held_out_risk[test] = model._scores_of(x[test]).risk
+        scores = model._scores_of(x[test])
+        held_out_risk[test], held_out_urgency[test] = scores.risk, scores.urgent
     is_risk = np.array([e.label != "none" for e in base])
     thresholds = _choose_thresholds(held_out_risk, is_risk)
+    thresholds = Thresholds(thresholds.check, thresholds.urgent, _urgent_level(held_out_risk, held_out_urgency, is_risk, thresholds))
     weights, bias = _fit_all(x, examples)
     report = {
         "examples": len(base),
@@ -298,6 +314,7 @@ def train(root: Path = PROJECT_ROOT, folds: int = 3) -> tuple[RiskClassifier, di
         "held_out_false_alarms_at_check": round(float((held_out_risk[~is_risk] >= thresholds.check).mean()), 4),
         "thresholds": thresholds,
         "held_out_recall_at_urgent": round(float((held_out_risk[is_risk] >= thresholds.urgent).mean()), 4),
+        "urgent_level": round(thresholds.urgent_level, 3),
     }
     return RiskClassifier(weights, bias, thresholds, featuriser), report
 
@@ -323,15 +340,16 @@ def save(model: RiskClassifier, digest: str, path: Path = MODEL_PATH) -> None:
     os.close(handle)
     np.savez_compressed(
         temporary, weights=model._weights, bias=model._bias, digest=np.array(digest),
-        thresholds=np.array([model.thresholds.check, model.thresholds.urgent]),
+        thresholds=np.array([model.thresholds.check, model.thresholds.urgent, model.thresholds.urgent_level]),
     )  # fmt: skip
     os.replace(temporary, path)  # another process may be loading it: never a half-written file
 
 
 def _load(path: Path, featuriser: Featuriser) -> tuple[RiskClassifier, str]:
     with np.load(path, allow_pickle=False) as stored:
-        check, urgent = (float(v) for v in stored["thresholds"])
-        model = RiskClassifier(stored["weights"], stored["bias"], Thresholds(check, urgent), featuriser)
+        model = RiskClassifier(
+            stored["weights"], stored["bias"], Thresholds(*(float(v) for v in stored["thresholds"])), featuriser
+        )
         return model, str(stored["digest"])
 
 

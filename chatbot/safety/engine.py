@@ -135,7 +135,8 @@ class RiskEngine:
             if category is None:
                 continue
             about_votes.append(float(scores.other[i]))
-            if risk >= t_urgent and scores.urgent[i] >= 0.5:
+            sure_it_is_now = scores.urgent[i] >= classifier.thresholds.urgent_level
+            if (risk >= t_urgent and scores.urgent[i] >= 0.5) or sure_it_is_now:
                 urgent.setdefault(category, "classifier")
             else:
                 check.setdefault(category, "classifier")
