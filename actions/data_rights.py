@@ -85,7 +85,7 @@ class ActionWithdrawConsent(Action):
 
 NOT_FOUND_OR_NOT_YOURS = (
     "I could not find a referral with the reference {reference} that I can change from here. "
-    "If it is yours, type \"withdraw consent\", the reference, and the last 4 digits of the phone "
+    'If it is yours, type "withdraw consent", the reference, and the last 4 digits of the phone '
     "number (or the email address) you gave. You can also ask the service directly."
 )
 PERSONAL_SLOTS = ("contact_name", "contact_phone", "contact_email", "contact_route", "best_time")
@@ -149,7 +149,7 @@ class ActionEraseMyData(Action):
             else ""
         )
         dispatcher.utter_message(
-            text=f"Done. I have deleted what I hold about you: your details and this conversation.{told}{telegram} Take care.",
+            text=f"Done. I have deleted what I hold about you: your details and this conversation.{told}{telegram} Take care.",  # noqa: E501
             json_message={"erased": True},  # a channel that shows the chat (Telegram) clears its side too
         )
         return [AllSlotsReset()]

@@ -487,7 +487,9 @@ class ValidateReferralForm(FormValidationAction):
         """After a long pause, typed details are cleared and asked again, never read back."""
         if not any(tracker.get_slot(slot) for slot in DETAIL_SLOTS):
             return []
-        times = [e.get("timestamp") for e in tracker.events if e.get("event") == "user" and e.get("timestamp")]
+        times = [
+            e.get("timestamp") for e in tracker.events if e.get("event") == "user" and e.get("timestamp")
+        ]
         if len(times) < 2 or not details_gone_stale(times[-2], times[-1], tracker.get_slot("user_role")):
             return []
         dispatcher.utter_message(

@@ -64,7 +64,9 @@ def legacy_reader():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--blind", action="store_true")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--legacy", action="store_true")
@@ -88,7 +90,9 @@ def main() -> None:
     for key in sorted(table):
         print(f"  {key} -> " + ", ".join(f"{k} {n}" for k, n in table[key].most_common()))
     proxies = sum(1 for r in rows if r["expected"] == "proxy")
-    right = sum(read(r["text"], r["role"]) == {"proxy": "not_theirs"}.get(r["expected"], r["expected"]) for r in rows)
+    right = sum(
+        read(r["text"], r["role"]) == {"proxy": "not_theirs"}.get(r["expected"], r["expected"]) for r in rows
+    )
     print(f"  read exactly as expected: {right}/{len(rows)} ({right / len(rows):.1%})")
     print(f"  proxy replies that would reach the details step: {reached_details}/{proxies}")
 

@@ -72,7 +72,9 @@ def load_cases(paths: list[Path]) -> tuple[list[Case], dict[str, list[tuple[str,
         messages = data.get("messages", [])
         data.setdefault("negatives", [])
         data["negatives"] += [{"text": m, "kind": "idiom"} for m in messages if isinstance(m, str)]
-        listed = data.get("cases", []) + data.get("examples", []) + [m for m in messages if isinstance(m, dict)]
+        listed = (
+            data.get("cases", []) + data.get("examples", []) + [m for m in messages if isinstance(m, dict)]
+        )
         for item in [e for e in listed if "category" in e]:
             cases.append(
                 Case(
@@ -92,6 +94,7 @@ def load_cases(paths: list[Path]) -> tuple[list[Case], dict[str, list[tuple[str,
 
 # --- variants: the same case, as other people would type it ------------------------------
 
+
 def lower(text: str, rng: random.Random) -> str:
     return text.lower()
 
@@ -106,7 +109,9 @@ def typos(text: str, rng: random.Random) -> str:
     for i in rng.sample(long_words, min(2, len(long_words))):
         w = words[i]
         j = rng.randrange(1, len(w) - 1)
-        words[i] = rng.choice([w[:j] + w[j + 1 :], w[:j] + w[j + 1] + w[j] + w[j + 2 :], w[:j] + w[j] + w[j:]])
+        words[i] = rng.choice(
+            [w[:j] + w[j + 1 :], w[:j] + w[j + 1] + w[j] + w[j + 2 :], w[:j] + w[j] + w[j:]]
+        )
     return " ".join(words)
 
 
@@ -118,7 +123,7 @@ def buried(text: str, rng: random.Random) -> str:
 
 def about_someone_else(text: str, rng: random.Random) -> str:
     who = rng.choice(["My patient", "The person I mentor", "My brother", "My friend"])
-    return f"{who} just sent me this and I don't know what to do: \"{text}\""
+    return f'{who} just sent me this and I don\'t know what to do: "{text}"'
 
 
 VARIANTS = {"lower": lower, "no_apostrophes": no_apostrophes, "typos": typos, "buried": buried,
@@ -126,6 +131,7 @@ VARIANTS = {"lower": lower, "no_apostrophes": no_apostrophes, "typos": typos, "b
 
 
 # --- assessors ---------------------------------------------------------------------------
+
 
 def engine_assessor() -> Assess:
     from chatbot.safety import RecentSignals, assess
@@ -182,6 +188,7 @@ def rasa_assessor() -> Assess:
 
 # --- scoring -----------------------------------------------------------------------------
 
+
 def pct(n: int, d: int) -> str:
     return f"{n}/{d} ({n / d:.1%})" if d else "0/0"
 
@@ -189,20 +196,29 @@ def pct(n: int, d: int) -> str:
 def score_cases(name: str, cases: list[Case], assess: Assess, show: bool) -> None:
     verdicts = [assess(c.text, c.prior) for c in cases]
     caught = [v.level != "none" for v in verdicts]
-    urgent_cases = [(c, v) for c, v in zip(cases, verdicts) if c.level == "urgent"]
-    right = [c.category in v.categories for c, v in zip(cases, verdicts) if v.level != "none"]
-    other = [(c, v) for c, v in zip(cases, verdicts) if c.about == "other" and v.level != "none"]
+    urgent_cases = [(c, v) for c, v in zip(cases, verdicts, strict=True) if c.level == "urgent"]
+    right = [c.category in v.categories for c, v in zip(cases, verdicts, strict=True) if v.level != "none"]
+    other = [(c, v) for c, v in zip(cases, verdicts, strict=True) if c.about == "other" and v.level != "none"]
     print(f"\n{name}: {len(cases)} crisis cases")
     print(f"  crisis recall (urgent or check): {pct(sum(caught), len(cases))}")
-    print(f"  urgent recall (cases written as urgent): "
-          f"{pct(sum(v.level == 'urgent' for _, v in urgent_cases), len(urgent_cases))}")
+    print(
+        f"  urgent recall (cases written as urgent): "
+        f"{pct(sum(v.level == 'urgent' for _, v in urgent_cases), len(urgent_cases))}"
+    )
     print(f"  right category (of those caught): {pct(sum(right), len(right))}")
-    print(f"  'someone else' named for reports about others (of those caught): "
-          f"{pct(sum('someone_else' in v.categories or c.category == 'child_at_risk' for c, v in other), len(other))}")
+    print(
+        f"  'someone else' named for reports about others (of those caught): "
+        f"{pct(sum('someone_else' in v.categories or c.category == 'child_at_risk' for c, v in other), len(other))}"  # noqa: E501
+    )
     by = defaultdict(lambda: [0, 0, 0])
-    for c, v in zip(cases, verdicts):
-        for key in (f"category {c.category}", f"level {c.level}", f"about {c.about}", f"context {c.context}",
-                    "with prior" if c.prior else "single message"):
+    for c, v in zip(cases, verdicts, strict=True):
+        for key in (
+            f"category {c.category}",
+            f"level {c.level}",
+            f"about {c.about}",
+            f"context {c.context}",
+            "with prior" if c.prior else "single message",
+        ):
             by[key][0] += 1
             by[key][1] += v.level != "none"
             by[key][2] += v.level == "urgent"
@@ -210,13 +226,14 @@ def score_cases(name: str, cases: list[Case], assess: Assess, show: bool) -> Non
         total, hit, urgent = by[key]
         print(f"    {key:32s} caught {pct(hit, total):18s} urgent {pct(urgent, total)}")
     wrong = Counter(
-        f"{c.category} -> {','.join(v.categories) or '-'}" for c, v in zip(cases, verdicts)
+        f"{c.category} -> {','.join(v.categories) or '-'}"
+        for c, v in zip(cases, verdicts, strict=True)
         if v.level != "none" and c.category not in v.categories
     )
     if wrong:
         print("  wrong-category families: " + "; ".join(f"{k} x{n}" for k, n in wrong.most_common(8)))
     if show:
-        for c, v in zip(cases, verdicts):
+        for c, v in zip(cases, verdicts, strict=True):
             if v.level == "none" or (c.level == "urgent" and v.level != "urgent"):
                 print(f"    MISS [{c.category}/{c.level}->{v.level}] {' | '.join(c.prior)} || {c.text}")
 
@@ -236,11 +253,11 @@ def score_negatives(name: str, rows: list[tuple[str, str]], assess: Assess, show
     check = sum(v.level == "check" for v in verdicts)
     print(f"\n{name}: {len(rows)} ordinary messages")
     print(f"  urgent reply: {pct(urgent, len(rows))}   check question: {pct(check, len(rows))}")
-    kinds = Counter(kind for (_, kind), v in zip(rows, verdicts) if v.level != "none")
+    kinds = Counter(kind for (_, kind), v in zip(rows, verdicts, strict=True) if v.level != "none")
     if kinds:
         print("  false alarms by kind: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
     if show:
-        for (text, kind), v in zip(rows, verdicts):
+        for (text, kind), v in zip(rows, verdicts, strict=True):
             if v.level != "none":
                 print(f"    ALARM [{kind}->{v.level} {','.join(v.categories)}] {text}")
 
@@ -253,20 +270,28 @@ def timing(texts: list[str], assess: Assess) -> None:
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     p95 = times[int(len(times) * 0.95)]
-    print(f"\ntime per message over {len(times)}: p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, "
-          f"max {times[-1]:.2f} ms")
+    print(
+        f"\ntime per message over {len(times)}: p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, "
+        f"max {times[-1]:.2f} ms"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--blind", action="store_true", help="score the sealed sets in tests/blind/safety")
     parser.add_argument("--through-rasa", action="store_true", help="through the trained model's NLU")
-    parser.add_argument("--show-misses", action="store_true", help="list missed texts (development sets only)")
+    parser.add_argument(
+        "--show-misses", action="store_true", help="list missed texts (development sets only)"
+    )
     parser.add_argument("--no-variants", action="store_true")
     args = parser.parse_args()
     folders = [BLIND] if args.blind else DEV
     if args.blind and args.show_misses:
-        parser.error("a sealed set is not read: retire it to tests/data/safety first (docs/safety-evaluation.md)")
+        parser.error(
+            "a sealed set is not read: retire it to tests/data/safety first (docs/safety-evaluation.md)"
+        )
     paths = [p for folder in folders for p in sorted(folder.glob("*.yml"))]
     if not paths:
         parser.error(f"no sets in {folders}")

@@ -517,9 +517,11 @@ def cmd_safety_train(args: argparse.Namespace) -> int:
 
     model, report = train()
     save(model, corpus_digest(training_files(), PROJECT_ROOT / "data" / "nlu"))
-    print(f"==> risk classifier: {report['examples']} examples ({report['crisis']} crisis); held out: "
-          f"{report['held_out_recall_at_check']:.1%} of crises reach the check level at "
-          f"{report['held_out_false_alarms_at_check']:.1%} false alarms ({MODEL_PATH.name})")
+    print(
+        f"==> risk classifier: {report['examples']} examples ({report['crisis']} crisis); held out: "
+        f"{report['held_out_recall_at_check']:.1%} of crises reach the check level at "
+        f"{report['held_out_false_alarms_at_check']:.1%} false alarms ({MODEL_PATH.name})"
+    )
     return 0
 
 

@@ -126,7 +126,9 @@ class Servers:
                     )
                 delay = min(RESTART_FIRST_DELAY * 2 ** (len(state["crashes"]) - 1), RESTART_MAX_DELAY)
                 state["due"] = now + delay
-                say(f"==> the {name} stopped (exit code {proc.returncode}); starting it again in {delay:.0f} s")
+                say(
+                    f"==> the {name} stopped (exit code {proc.returncode}); starting it again in {delay:.0f} s"  # noqa: E501
+                )
             elif now >= state["due"]:
                 state["due"] = None
                 self.launch(name)

@@ -584,7 +584,9 @@ def test_socketio_flood_is_limited_per_session(socket_chat):
 
 
 def test_an_oversize_socketio_polling_post_gets_413_with_a_reason(client):
-    status, data, _ = client.post(b"4" + b"x" * (70 * 1024), path="/socket.io/?EIO=4&transport=polling&sid=none")
+    status, data, _ = client.post(
+        b"4" + b"x" * (70 * 1024), path="/socket.io/?EIO=4&transport=polling&sid=none"
+    )
     assert status == 413 and "too large" in str(data)
 
 

@@ -18,7 +18,7 @@ PROXY_CORES = [
 ]  # fmt: skip
 PROXY_TAILS = ["", ".", " x", " thanks", ", she won't mind", " - go on"]
 REPORTED = [
-    "yes she agreed", "she's agreed", "pt consented verbally in clinic", "he said yes", "yes, the patient agreed",
+    "yes she agreed", "she's agreed", "pt consented verbally in clinic", "he said yes", "yes, the patient agreed",  # noqa: E501
     "patient is happy for you to send it", "yes she has agreed to it", "Yes. Verbal consent given by patient",
     "i asked her and she said yes", "he agreed this morning",
 ]  # fmt: skip
@@ -40,14 +40,16 @@ def test_a_professional_reporting_the_patients_own_yes_is_a_yes(text):
     assert reading.decision == YES and "person has agreed" in reading.reason
 
 
-@pytest.mark.parametrize("text", ["yes", "I agree", "yes I'm happy for them to ring me", "ok go on then", "/affirm"])
+@pytest.mark.parametrize(
+    "text", ["yes", "I agree", "yes I'm happy for them to ring me", "ok go on then", "/affirm"]
+)
 def test_a_person_agreeing_for_themselves_is_a_yes(text):
     assert read_consent_reply(text, "self").decision == YES
 
 
 @pytest.mark.parametrize(
     "text, role",
-    [("no", "self"), ("not yet", "patient"), ("she said no", "patient"), ("no thanks I'll do it myself", "self"),
+    [("no", "self"), ("not yet", "patient"), ("she said no", "patient"), ("no thanks I'll do it myself", "self"),  # noqa: E501
      ("/deny", "patient"), ("he doesn't want it", "helper")],
 )  # fmt: skip
 def test_a_no_is_a_no(text, role):

@@ -279,7 +279,9 @@ def test_referral_form_text_is_not_stored_and_the_rest_is_kept_sealed(open_store
     assert NAME_TOKEN in everything_stored and PHONE_TOKEN in everything_stored
     cipher = ContactCipher(load_key())
     opened = [
-        readable_text(e["text"], cipher) for e in map(json.loads, stored_data(db_url, sender)) if e["event"] == "user"
+        readable_text(e["text"], cipher)
+        for e in map(json.loads, stored_data(db_url, sender))
+        if e["event"] == "user"
     ]
     assert {BEFORE_FORM, ASKS_FOR_FORM, AFTER_FORM} <= set(opened) and NAME not in opened
 
@@ -635,7 +637,7 @@ def test_withdrawing_consent_empties_every_stored_contact_value(open_store, db_u
     assert NAME_TOKEN in "\n".join(stored_data(db_url, sender))
     others_rows = stored_data(db_url, other)
     save_turns(store, sender, [[user("withdraw consent HW-AAAAA-BBBBB", "ask_data_withdraw_consent"),
-                                ActionExecuted(WITHDRAW_ACTION), bot("Done.", "utter_done"), listen()]])  # fmt: skip
+                                ActionExecuted(WITHDRAW_ACTION), bot("Done.", "utter_done"), listen()]])  # noqa: E501  # fmt: skip
     everything = "\n".join(stored_data(db_url, sender))
     assert NAME_TOKEN not in everything and PHONE_TOKEN not in everything
     assert stored_data(db_url, other) == others_rows  # someone else's conversation is untouched

@@ -21,14 +21,16 @@ def test_a_professionals_pause_is_shorter_than_a_residents():
 
 def form_tracker(pause_seconds: float, role: str) -> Tracker:
     events = [
-        {"event": "user", "text": "Chris Brown", "timestamp": 1000.0, "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "user", "text": "Chris Brown", "timestamp": 1000.0, "parse_data": {"intent": {"name": "inform"}}},  # noqa: E501
         {"event": "user", "text": "yes", "timestamp": 1000.0 + pause_seconds,
          "parse_data": {"intent": {"name": "affirm", "confidence": 0.99}}},
     ]  # fmt: skip
-    slots = {"user_role": role, "contact_name": "enc:token", "contact_route": "phone", "contact_phone": "enc:t2",
+    slots = {"user_role": role, "contact_name": "enc:token", "contact_route": "phone", "contact_phone": "enc:t2",  # noqa: E501
              "best_time": "morning", "requested_slot": "referral_confirmed"}  # fmt: skip
     latest = {"text": "yes", "intent": {"name": "affirm", "confidence": 0.99}, "entities": []}
-    return Tracker("idle-test", slots, latest, events, False, None, {"name": "referral_form"}, "action_listen")
+    return Tracker(
+        "idle-test", slots, latest, events, False, None, {"name": "referral_form"}, "action_listen"
+    )
 
 
 def test_details_are_cleared_and_asked_again_after_a_long_pause_never_read_back():

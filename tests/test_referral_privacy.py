@@ -123,12 +123,12 @@ def test_nothing_personal_is_plain_anywhere_under_var_and_every_file_is_owner_on
     }
     chat = Conversation(live_servers.rasa_url, token=live_servers.token)
     chat.say(
-        f"Hi, I'm {secrets['name']}, my number is {secrets['phone']}, I live at {secrets['address']} in Islington, "
+        f"Hi, I'm {secrets['name']}, my number is {secrets['phone']}, I live at {secrets['address']} in Islington, "  # noqa: E501
         f"off sick 7 weeks with {secrets['condition']}"
     )
     for message in ("yes", "yes", '/inform{"gp_surgery_id":"amwell-group-practice"}',
                     '/request_referral{"service_id":"islington-get-back-on-track"}', "/affirm",
-                    f"my name is {secrets['name']}", "phone", secrets["phone"], "morning", "/affirm"):  # fmt: skip
+                    f"my name is {secrets['name']}", "phone", secrets["phone"], "morning", "/affirm"):  # noqa: E501  # fmt: skip
         replies = chat.say(message)
     assert chat.custom(replies, "referral"), chat.texts(replies)
     time.sleep(1.5)  # the worker delivers it (to the loopback SMTP server, not var/mail)

@@ -252,7 +252,11 @@ def test_only_the_person_can_withdraw(engine, cipher, person, proof, allowed):
 def test_the_outbox_copies_go_with_a_withdrawal(tmp_path):
     from chatbot.referrals.senders import remove_pickup_copies
 
-    for name in ("referral-HW-AAAAA-BBBBB.eml", "reminder-HW-AAAAA-BBBBB.eml", "withdrawal-HW-AAAAA-BBBBB.eml"):
+    for name in (
+        "referral-HW-AAAAA-BBBBB.eml",
+        "reminder-HW-AAAAA-BBBBB.eml",
+        "withdrawal-HW-AAAAA-BBBBB.eml",
+    ):
         (tmp_path / name).write_text("x")
     assert remove_pickup_copies(tmp_path, "HW-AAAAA-BBBBB") == 2
     assert [p.name for p in tmp_path.iterdir()] == ["withdrawal-HW-AAAAA-BBBBB.eml"]

@@ -37,7 +37,9 @@ def test_each_category_gets_its_level(text, level, category):
     assert result.level == level and category in result.categories
 
 
-@pytest.mark.parametrize("text", ["want 2 die", "su1c1dal thoughts again", "been having sucidal thoughts", "i wanna kil myself"])
+@pytest.mark.parametrize(
+    "text", ["want 2 die", "su1c1dal thoughts again", "been having sucidal thoughts", "i wanna kil myself"]
+)
 def test_text_speak_and_misspellings_are_read(text):
     assert assess(text).level == "urgent"
 
@@ -53,13 +55,19 @@ def test_normalisation_reads_digits_and_fuzzy_spellings_only_where_they_make_a_r
 
 @pytest.mark.parametrize(
     "text",
-    ["chest pain last year, all tests came back fine", "no seizures in two years now", "had a stroke in 2019, fully recovered"],
+    [
+        "chest pain last year, all tests came back fine",
+        "no seizures in two years now",
+        "had a stroke in 2019, fully recovered",
+    ],
 )
 def test_a_past_and_resolved_medical_event_is_not_an_emergency(text):
     assert assess(text).level == "none"
 
 
-@pytest.mark.parametrize("text", ["i tried to kill myself years ago", "i was abused as a child and he still threatens me"])
+@pytest.mark.parametrize(
+    "text", ["i tried to kill myself years ago", "i was abused as a child and he still threatens me"]
+)
 def test_a_past_cue_never_lowers_suicide_or_abuse(text):
     assert assess(text).level != "none"
 
@@ -98,13 +106,15 @@ def test_a_report_about_a_patient_is_about_someone_else():
 # --- the NLU component: the engine decides, no slot is filled -------------------------------
 
 SLOT_FACTS = {
-    "work_status": "off_sick", "weeks_off_sick": "6", "has_fit_note": "yes", "condition_category": "mental_health",
+    "work_status": "off_sick", "weeks_off_sick": "6", "has_fit_note": "yes", "condition_category": "mental_health",  # noqa: E501
     "area_id": "islington", "gp_surgery_id": "amwell-group-practice", "age": "34", "ready_to_work": "yes",
     "user_role": "self",
 }  # fmt: skip
 
 
-def nlu_message(text: str, intents: list[tuple[str, float]], entities: dict[str, str] | None = None) -> Message:
+def nlu_message(
+    text: str, intents: list[tuple[str, float]], entities: dict[str, str] | None = None
+) -> Message:
     m = Message({TEXT: text})
     ranking = [{"name": n, "confidence": c} for n, c in intents]
     m.set(INTENT, ranking[0])

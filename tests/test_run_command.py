@@ -63,7 +63,12 @@ def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
 
 def test_run_restarts_a_crashed_action_server_and_the_conversation_goes_on(tmp_path):
     rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "CHATBOT_VAR_DIR": str(tmp_path), "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)}
+    env = {
+        **os.environ,
+        "CHATBOT_VAR_DIR": str(tmp_path),
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+    }
     env.pop("ACTION_ENDPOINT_URL", None)
     env.pop("TELEGRAM_BOT_TOKEN", None)
     proc = subprocess.Popen(

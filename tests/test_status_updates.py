@@ -307,7 +307,11 @@ def test_unknown_references_other_services_and_bad_requests_are_refused(server, 
         (update("finished"), 422, "unknown_status"),
         (call(server, *signed(server, {"reference": reference, "status": m.DECLINED})), 400, "bad_request"),
         (call(server, b"{not json", {"X-Signature": "t=1,v1=00"}), 400, "bad_request"),
-        (call(server, b"[" * 1500 + b"]" * 1500, {"X-Signature": "t=1,v1=00"}), 400, "bad_request"),  # 3 KB deep
+        (
+            call(server, b"[" * 1500 + b"]" * 1500, {"X-Signature": "t=1,v1=00"}),
+            400,
+            "bad_request",
+        ),  # 3 KB deep
     ]
     for (status, answer), expected_status, expected_error in cases:
         assert (status, answer["error"]) == (expected_status, expected_error), answer

@@ -306,9 +306,10 @@ def test_end_chat_and_clear_leaves_nothing_for_the_next_person_at_a_shared_scree
     page.get_by_role("button", name="End chat and clear").click()
     expect(page.get_by_text("Chat ended and cleared from this browser")).to_be_visible()
     expect(page.locator(".hwc-user")).to_have_count(0)
-    assert page.evaluate("sessionStorage.getItem('hwc.transcript')") in (None, "null") or "stress" not in page.evaluate(
-        "sessionStorage.getItem('hwc.transcript') || ''"
-    )
+    assert page.evaluate("sessionStorage.getItem('hwc.transcript')") in (
+        None,
+        "null",
+    ) or "stress" not in page.evaluate("sessionStorage.getItem('hwc.transcript') || ''")
     page.reload()
     wait_until_connected(page)
     expect(page.get_by_text("You are carrying on an earlier conversation")).to_have_count(0)

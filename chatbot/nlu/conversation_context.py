@@ -30,7 +30,9 @@ def give_nlu_the_conversation() -> None:
     if hasattr(rasas_parse, "rasas_parse"):
         return
 
-    async def parse_message(self: MessageProcessor, message: Any, tracker: Any = None, *args: Any, **kwargs: Any):
+    async def parse_message(
+        self: MessageProcessor, message: Any, tracker: Any = None, *args: Any, **kwargs: Any
+    ):
         token = _tracker.set(tracker)
         try:
             return await rasas_parse(self, message, tracker, *args, **kwargs)

@@ -34,7 +34,7 @@ class CrisisIntentOverride(RuleComponent, IntentClassifier):
     @classmethod
     def create(cls, *args: Any, **kwargs: Any) -> CrisisIntentOverride:
         give_nlu_the_conversation()
-        load_engine().classifier  # load (or retrain) the classifier now, not on someone's first message
+        _ = load_engine().classifier  # load (or retrain) the classifier now, not on the first message
         return super().create(*args, **kwargs)
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -7,11 +7,12 @@ columns) with three differences:
 - user and bot messages said while `referral_form` is the active loop are
   stored as "[redacted]", without entities, metadata or buttons;
 - every other user message is stored encrypted with the referral key ("enc:" and a
-  Fernet token; `readable_text()` opens one), with metadata only of where it came from (source, channel): what people say
-  about their health is never plain at rest. Nothing in a conversation reads earlier
-  messages' text back (policies read intents and slots), so Rasa never needs it; it is
-  kept, sealed, for the retention period only so that a clinical safety review of a
-  conversation stays possible for whoever holds the key;
+  Fernet token; `readable_text()` opens one), with metadata only of where it came
+  from (source, channel): what people say about their health is never plain at rest.
+  Nothing in a conversation reads earlier messages' text back (policies read intents
+  and slots), so Rasa never needs it; it is kept, sealed, for the retention period
+  only so that a clinical safety review of a conversation stays possible for whoever
+  holds the key;
 - `contact_*` slot values are stored as "[redacted]" unless they are already
   "enc:<fernet token>" ciphertext, which must round-trip for the next turn
   (or contact_route's "phone"/"email", a choice the form reads back);

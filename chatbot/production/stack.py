@@ -28,8 +28,8 @@ from pathlib import Path
 from chatbot.config import RASA_TOKEN_ENV, Settings, load_settings, rasa_environment
 from chatbot.json_logs import LOG_SOURCE_ENV
 from chatbot.privacy.files import PRIVATE_UMASK, keep_private
-from chatbot.production.ports import listening_pids, owns_port, port_taken
 from chatbot.production import nginx
+from chatbot.production.ports import listening_pids, owns_port, port_taken
 from chatbot.production.schema import DatabaseError, ensure_database, is_postgresql, migrate
 from chatbot.production.settings import (
     ProductionConfigError,
@@ -226,7 +226,8 @@ def start(servers: Servers, parts: list[Component], timeout: float, on_launched=
     taken = [f"{p.name} (port {p.port})" for p in parts if p.port and port_taken(p.port)]
     if taken:
         raise ProductionError(
-            "these ports are already in use by other processes: " + ", ".join(taken)
+            "these ports are already in use by other processes: "
+            + ", ".join(taken)
             + ". Stop those processes, or choose other ports (docs/deployment.md)."
         )
     try:

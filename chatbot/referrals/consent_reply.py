@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (the phrase patterns read better whole, one family to a line)
 """Reading a reply to the consent question: only the person can agree.
 
 `read_consent_reply(text, role)` returns one of
@@ -43,7 +44,9 @@ _REPORTED_AGREEMENT = re.compile(
     r"|\b(asked|checked with|spoke to|spoken to|talked to) (her|him|them|the patient|pt|patient)\b.{0,40}\b(agreed|yes|happy|fine|ok|okay|consented)\b"
 )
 # Agreement that is only imagined for the person: still the helper deciding.
-_NOT_ASKED = re.compile(r"\b(not|havent|have not|didnt|did not|yet to) (asked|spoken|checked|talked)\b|\bwants? to think\b|\bthink about it\b")
+_NOT_ASKED = re.compile(
+    r"\b(not|havent|have not|didnt|did not|yet to) (asked|spoken|checked|talked)\b|\bwants? to think\b|\bthink about it\b"
+)
 _HYPOTHETICAL = re.compile(
     r"\b(would|wud|wd|d|will|ll|might|should|must) (surely |definitely |probably |certainly )?(agree|want|say yes|be (fine|happy|ok|okay|grateful|glad))\b"
     r"|\b(im|i am) (sure|certain|confident|positive) (she|he|they|the patient|pt)\b"

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 IDLE_SECONDS = {"patient": 5 * 60}  # user_role "patient": a professional asking about a patient
 DEFAULT_IDLE_SECONDS = 15 * 60
-DETAIL_SLOTS = ("contact_name", "contact_route", "contact_phone", "contact_email", "best_time", "referral_confirmed")
+DETAIL_SLOTS = (
+    "contact_name",
+    "contact_route",
+    "contact_phone",
+    "contact_email",
+    "best_time",
+    "referral_confirmed",
+)
 
 
 def details_gone_stale(previous_message_at: float | None, this_message_at: float, role: str | None) -> bool:

@@ -190,7 +190,9 @@ def _proves(proof: str, referral: m.ReferralRow, cipher: ContactCipher) -> bool:
     return any(len(d) >= 4 and digits.endswith(d) for d in (re.sub(r"\D", "", t) for t in typed))
 
 
-def withdraw(session: Session, reference: str, now: dt.datetime, requester: Requester | None = None) -> Withdrawal:
+def withdraw(
+    session: Session, reference: str, now: dt.datetime, requester: Requester | None = None
+) -> Withdrawal:
     """Withdraw consent for a referral, and remove the person's details from it.
 
     `requester` None is an operator at the command line; anyone else who is not the
@@ -256,7 +258,9 @@ def erase_person(session: Session, person: str, now: dt.datetime) -> Erasure:
         _remove_personal_data(referral, now)
         # Nothing may lead back to the person once they asked to be forgotten.
         referral.person_key = "erased:" + referral.reference
-    return Erasure(referrals=len(referrals), services_told=told, references=tuple(r.reference for r in referrals))
+    return Erasure(
+        referrals=len(referrals), services_told=told, references=tuple(r.reference for r in referrals)
+    )
 
 
 def _remove_personal_data(referral: m.ReferralRow, now: dt.datetime) -> None:

@@ -78,7 +78,7 @@ class Featuriser:
     def indices(self, normal: str) -> dict[int, float]:
         counts: dict[int, float] = {}
         stems = self._stems(normal)
-        for gram in stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]:
+        for gram in stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False)]:
             key = _word_key(gram)
             counts[key] = counts.get(key, 0.0) + 1.0
         for word in normal.split():
@@ -148,6 +148,7 @@ class RiskClassifier:
 
 # --- training ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Example:
     text: str
@@ -165,7 +166,9 @@ def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
 
 def corpus_digest(files: Iterable[Path], nlu_dir: Path) -> str:
     digest = hashlib.sha256(FEATURE_VERSION.encode())
-    normalisation = [PROJECT_ROOT / "knowledge" / "safety" / n for n in ("lexicon.yaml", "risk_patterns.yaml")]
+    normalisation = [
+        PROJECT_ROOT / "knowledge" / "safety" / n for n in ("lexicon.yaml", "risk_patterns.yaml")
+    ]
     for path in sorted(files) + sorted(nlu_dir.rglob("*.yml")) + normalisation:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -178,7 +181,9 @@ def read_examples(files: list[Path], nlu_dir: Path) -> list[Example]:
     examples: list[Example] = []
     for path in files:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        rows = data.get("examples") or data.get("cases") or data.get("messages") or data.get("negatives") or []
+        rows = (
+            data.get("examples") or data.get("cases") or data.get("messages") or data.get("negatives") or []
+        )
         for row in rows:
             if isinstance(row, str):
                 examples.append(Example(row, "none"))
@@ -188,8 +193,12 @@ def read_examples(files: list[Path], nlu_dir: Path) -> list[Example]:
                 label = LABEL.get(row["category"], row["category"])
                 if label in CLASSES:
                     examples.append(
-                        Example(str(row["text"]), label, row.get("level", "urgent") == "urgent",
-                                row.get("about") == "other")
+                        Example(
+                            str(row["text"]),
+                            label,
+                            row.get("level", "urgent") == "urgent",
+                            row.get("about") == "other",
+                        )
                     )
             else:
                 examples.append(Example(str(row["text"]), "none"))
@@ -226,7 +235,7 @@ def augmented(examples: list[Example], seed: int = 20261201) -> tuple[list[Examp
     return out, source
 
 
-REPORTERS = ("my patient said", "pt reports", "my mentee told me", "my son keeps saying", "my friend texted me:",
+REPORTERS = ("my patient said", "pt reports", "my mentee told me", "my son keeps saying", "my friend texted me:",  # noqa: E501
              "a client said", "my sister says")  # fmt: skip
 
 
@@ -305,13 +314,19 @@ def train(root: Path = PROJECT_ROOT, folds: int = 3) -> tuple[RiskClassifier, di
         held_out_risk[test], held_out_urgency[test] = scores.risk, scores.urgent
     is_risk = np.array([e.label != "none" for e in base])
     thresholds = _choose_thresholds(held_out_risk, is_risk)
-    thresholds = Thresholds(thresholds.check, thresholds.urgent, _urgent_level(held_out_risk, held_out_urgency, is_risk, thresholds))
+    thresholds = Thresholds(
+        thresholds.check,
+        thresholds.urgent,
+        _urgent_level(held_out_risk, held_out_urgency, is_risk, thresholds),
+    )
     weights, bias = _fit_all(x, examples)
     report = {
         "examples": len(base),
         "crisis": int(is_risk.sum()),
         "held_out_recall_at_check": round(float((held_out_risk[is_risk] >= thresholds.check).mean()), 4),
-        "held_out_false_alarms_at_check": round(float((held_out_risk[~is_risk] >= thresholds.check).mean()), 4),
+        "held_out_false_alarms_at_check": round(
+            float((held_out_risk[~is_risk] >= thresholds.check).mean()), 4
+        ),
         "thresholds": thresholds,
         "held_out_recall_at_urgent": round(float((held_out_risk[is_risk] >= thresholds.urgent).mean()), 4),
         "urgent_level": round(thresholds.urgent_level, 3),
@@ -348,7 +363,10 @@ def save(model: RiskClassifier, digest: str, path: Path = MODEL_PATH) -> None:
 def _load(path: Path, featuriser: Featuriser) -> tuple[RiskClassifier, str]:
     with np.load(path, allow_pickle=False) as stored:
         model = RiskClassifier(
-            stored["weights"], stored["bias"], Thresholds(*(float(v) for v in stored["thresholds"])), featuriser
+            stored["weights"],
+            stored["bias"],
+            Thresholds(*(float(v) for v in stored["thresholds"])),
+            featuriser,
         )
         return model, str(stored["digest"])
 

@@ -42,7 +42,7 @@ RESOLVABLE = frozenset({"medical_emergency"})  # what a past-and-resolved cue ma
 ABOUT_OTHER_ROLES = frozenset({"patient", "helper", "professional", "someone_else"})
 _YOUNG_PERSON_ABOUT_SELF = re.compile(
     r"\b(hits|hurts|touches|beats|locks|hit|hurt|touched|beat|locked|scares|slaps|kicks|punches) me\b"
-    r"|\b(i am|im|i m) (only )?(1[0-7]|[5-9])( years old| yo)?\b|\bat school\b|\bmy (teacher|mum|dad|stepdad|stepmum|parents?)\b.{0,40}\bme\b"
+    r"|\b(i am|im|i m) (only )?(1[0-7]|[5-9])( years old| yo)?\b|\bat school\b|\bmy (teacher|mum|dad|stepdad|stepmum|parents?)\b.{0,40}\bme\b"  # noqa: E501
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\n+|(?<=\w)\s*[|•]\s*")
 
@@ -82,7 +82,9 @@ class RiskEngine:
         self.normaliser = normaliser
         self.patterns = patterns
         self._classifier = classifier
-        self._resolved = [re.compile("|".join(f"(?:{p})" for p in lexicon.get("resolved_cues", [])) or "(?!)")]
+        self._resolved = [
+            re.compile("|".join(f"(?:{p})" for p in lexicon.get("resolved_cues", [])) or "(?!)")
+        ]
         self._continuation = [re.compile(p) for p in lexicon.get("continuation_cues", [])]
         self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
@@ -154,7 +156,7 @@ class RiskEngine:
                 urgent.setdefault(category, "check_answer")
         if recent.active and not urgent and not answer:
             if check or any(p.search(whole) for p in self._continuation):
-                for category in (check or dict.fromkeys(recent.categories or ("suicide_self_harm",))):
+                for category in check or dict.fromkeys(recent.categories or ("suicide_self_harm",)):
                     urgent.setdefault(category, "memory")
                 check = {}
         if recent.active and check:  # after a signal, any new sign is read as urgent
@@ -194,7 +196,9 @@ class RiskEngine:
                 segments.append(piece)
             else:
                 step = SEGMENT_WORDS // 2
-                segments += [" ".join(words[i : i + SEGMENT_WORDS]) for i in range(0, len(words) - step, step)]
+                segments += [
+                    " ".join(words[i : i + SEGMENT_WORDS]) for i in range(0, len(words) - step, step)
+                ]
         if len(segments) > MAX_SEGMENTS:
             segments = segments[:1] + segments[1 : MAX_SEGMENTS // 2] + segments[-MAX_SEGMENTS // 2 :]
         return [self.patterns.without_idioms(self.normaliser.normalise(s)) for s in segments]
@@ -234,7 +238,9 @@ def load_normaliser() -> Normaliser:
 @lru_cache(maxsize=1)
 def load_engine() -> RiskEngine:
     data, lexicon = _knowledge("risk_patterns.yaml"), _knowledge("lexicon.yaml")
-    patterns = RiskPatterns(data.get("idioms", []), data["categories"], data.get("check", {}), lexicon.get("denials", []))
+    patterns = RiskPatterns(
+        data.get("idioms", []), data["categories"], data.get("check", {}), lexicon.get("denials", [])
+    )
     return RiskEngine(load_normaliser(), patterns, lexicon)
 
 

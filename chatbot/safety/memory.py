@@ -70,7 +70,10 @@ class RecentSignals:
         now = time.time() if now is None else now
         risks: list[dict[str, Any] | None] = []
         for event in reversed(tracker.events):
-            if getattr(event, "type_name", None) == "restart" or getattr(event, "type_name", None) == "session_started":
+            if (
+                getattr(event, "type_name", None) == "restart"
+                or getattr(event, "type_name", None) == "session_started"
+            ):
                 break
             if getattr(event, "type_name", None) != "user":
                 continue

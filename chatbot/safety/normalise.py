@@ -26,7 +26,9 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
+LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+)
 _LEETY = re.compile(r"(?=\S*[a-z])(?=\S*[0-9@$!])[a-z0-9@$!]{3,}")
 _TO = re.compile(
     r"\b(want|wanna|wana|going|gonna|need|needs|trying|try|how|ways|way|time|ready|plan|planning|about|"
@@ -72,7 +74,11 @@ class Normaliser:
         return plain if self._correct(plain) in self._risk_set else word
 
     def _correct(self, word: str) -> str:
-        return _closest(word, self._risk_words, self._keep) if len(word) >= 5 and word not in self._keep else word
+        return (
+            _closest(word, self._risk_words, self._keep)
+            if len(word) >= 5 and word not in self._keep
+            else word
+        )
 
 
 @lru_cache(maxsize=65536)

@@ -27,7 +27,11 @@ class PatternFinding:
 
 class RiskPatterns:
     def __init__(
-        self, idioms: list[str], urgent: dict[str, list[str]], check: dict[str, list[str]], denials: list[str] = ()
+        self,
+        idioms: list[str],
+        urgent: dict[str, list[str]],
+        check: dict[str, list[str]],
+        denials: list[str] = (),
     ):
         # One alternation each: a message is scanned once, not once per idiom.
         self._idioms = [re.compile("|".join(f"(?:{p})" for p in idioms))] if idioms else []
@@ -69,7 +73,7 @@ class RiskPatterns:
         urgent = tuple(c for c in CATEGORIES if any(p.search(undenied) for p in self._urgent.get(c, ())))
         denied = tuple(
             c for c in CATEGORIES
-            if c not in urgent and undenied != normal and any(p.search(normal) for p in self._urgent.get(c, ()))
+            if c not in urgent and undenied != normal and any(p.search(normal) for p in self._urgent.get(c, ()))  # noqa: E501
         )  # fmt: skip
         check = tuple(
             c for c in CATEGORIES

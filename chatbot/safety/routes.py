@@ -34,7 +34,9 @@ class Routes:
         self._categories = data["categories"]
         self._default_nation = data.get("default_nation", "england")
 
-    def reply(self, level: str, categories: list[str], about: str, role: str | None, nation: str | None) -> CrisisReply:
+    def reply(
+        self, level: str, categories: list[str], about: str, role: str | None, nation: str | None
+    ) -> CrisisReply:
         nation = nation or self._default_nation
         ordered = [c for c in CATEGORIES if c in categories and c != "someone_else"] or ["suicide_self_harm"]
         if role == PROFESSIONAL_ROLE:

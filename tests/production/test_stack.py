@@ -201,18 +201,31 @@ def test_nothing_personal_is_plain_in_postgresql_or_under_var(production_stack, 
 
     stack = production_stack
     unique = uuid.uuid4().hex[:6]
-    name, street, condition = f"Zanzibar Okoro{unique}", f"Quincewood{unique} Terrace", f"Wexler{unique} syndrome"
+    name, street, condition = (
+        f"Zanzibar Okoro{unique}",
+        f"Quincewood{unique} Terrace",
+        f"Wexler{unique} syndrome",
+    )
     phone = "020 7946 0" + str(int(unique, 16) % 1000).zfill(3)
     chat = Chat(stack)
     chat.say_ok(f"Hi, I'm {name}, my number is {phone}, I live at 12 {street}, I'm off sick with {condition}")
     chat.say_ok(f"my name is {name} and you can ring {phone}")
-    needles = [name, f"Okoro{unique}", phone, phone.replace(" ", ""), f"Quincewood{unique}", f"Wexler{unique}"]
+    needles = [
+        name,
+        f"Okoro{unique}",
+        phone,
+        phone.replace(" ", ""),
+        f"Quincewood{unique}",
+        f"Wexler{unique}",
+    ]
     engine = sa.create_engine(private_postgres.database_url("chatbot"), future=True)
     try:
         with engine.connect() as connection:
-            tables = connection.execute(
-                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            ).scalars().all()
+            tables = (
+                connection.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                .scalars()
+                .all()
+            )
             for table in tables:
                 rows = connection.execute(sa.text(f'SELECT * FROM "{table}"')).all()
                 dump = "\n".join(map(str, rows))
