@@ -15,6 +15,8 @@ PROXY_CORES = [
     "as his carer I authorise it", "I have power of attorney so yes", "she'd want it so go ahead",
     "I'm sure he would agree", "she cant really decide so I will", "I'll take responsibility",
     "i consent for them", "happy to sign it off for her", "im her mum so yes", "yes I'm next of kin",
+    "MDT agreed it's in her best interests so", "will assume yes", "consent implied, she came to us",
+    "just put yes, I'll tell him later", "she's my wife so", "I'm consenting as the duty GP",
 ]  # fmt: skip
 PROXY_TAILS = ["", ".", " x", " thanks", ", she won't mind", " - go on"]
 REPORTED = [

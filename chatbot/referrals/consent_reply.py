@@ -30,20 +30,32 @@ _PERSON = (
 )
 _REPORTED_AGREEMENT = re.compile(
     rf"\b{_PERSON} (has |have |had |did |does |is )?(just )?(agreed|agrees|consented|consents|said yes|says yes|"
-    rf"is happy|was happy|is ok with|is okay with|is fine with|was fine with|wants (it|this|to)|gave (consent|permission|her ok|his ok)|"
+    rf"is happy|was happy|is ok with|is okay with|is fine with|was fine with|gave (consent|permission|her ok|his ok)|"
     rf"signed|confirmed|accepted|is keen|is up for it|is willing|nodded|"
     rf"said (thats|that is|its|it is|that was) (fine|ok|okay|alright|grand)|said (ok|okay|fine|sure|go ahead|yeah|yep)|"
     rf"gave (verbal |written |full |her |his |their |informed )?(consent|permission|agreement))\b"
     r"|\bconsent (from|by|of) (the )?(patient|pt|her|him|them|client)\b"
+    rf"|\b{_PERSON} (has |have |had |s |is )?(just )?(wants?|wanted) (them|you|the service|someone) to (ring|call|contact|phone|email|get in touch|text)\b"
+    rf"|\b{_PERSON} (has |have |s |is )?given (her |his |their )?(informed |verbal |written |full )?(consent|permission)\b"
+    rf"|\b{_PERSON}\b.{{0,30}}\b(says|said|s said) (thats|that is|its|it is) (fine|ok|okay|alright)\b|\b(said|says) (aye|yes|ok|okay|yeah|yep)\b(?<!i said aye)"
+    r"|\b(pt|patient|she|he|they)( is| are| s)? (agreeable|nodding)\b|\b(happy|keen|agreeable) (for|to) (the )?referral\b"
+    r"|\b(informed |verbal |written )?consent (documented|recorded|obtained|noted)\b"
     r"|\b(says|said) yes\b(?<!i say yes)(?<!i said yes)"
     r"|\b(verbal|written|informed|patient|pts?|her|his|their|full) consent (given|obtained|gained|taken|received|was given|has been given)\b"
     r"|\bconsent (given|obtained|gained|taken) (by|from|with) (the )?(patient|pt|her|him|them|client)\b"
     r"|\bconsent(ed)? (verbally|in clinic|in person|on the phone|today)\b"
     r"|\b(she|he|they|patient|pt) (is|are|s) (in agreement|agreeable|consenting|happy for|happy to)\b"
-    r"|\b(yes|yep|yeah),? (she|he|they) (did|does|has|have|agreed|is|are)\b"
+    r"|\b(yes|yep|yeah),? (she|he|they) (did|does|has|have|agreed)\b"
     r"|\b(asked|checked with|spoke to|spoken to|talked to) (her|him|them|the patient|pt|patient)\b.{0,40}\b(agreed|yes|happy|fine|ok|okay|consented)\b"
 )
 # Agreement that is only imagined for the person: still the helper deciding.
+_REFUSED = re.compile(
+    r"\b(said|says|saying) no\b(?<!say no)|\b(refused|refuses|declined|declines|withdrew|doesnt want|does not want|didnt want|did not want|isnt keen|is not keen|not interested|changed (her|his|their) mind|against it)\b"
+    r"|\b(doesnt|does not|didnt|did not) (consent|agree)\b|\bno,? (she|he|they|the patient|patient|pt) (does|do|did|has|have|is|are)(nt| not)\b"
+)
+_PERSON_UNSURE = re.compile(
+    r"\b(she|he|they|pt|patient)( was| is| s)? (not sure|unsure|undecided|wasnt sure|isnt sure)\b|\b(wants?|needs?) (some )?(time )?to think\b|\b(said|says) (she|he|they) (would|will|ll|d) think\b"
+)
 _NOT_ASKED = re.compile(
     r"\b(not|havent|have not|didnt|did not|yet to) (asked|spoken|checked|talked)\b|\bwants? to think\b|\bthink about it\b"
 )
@@ -66,9 +78,25 @@ _PROXY = re.compile(
     r"|\b(im|i am) (her|his|their|the patients) (mum|mother|dad|father|parent|carer|guardian|gp|doctor|nurse|wife|husband|partner|daughter|son|key worker|support worker|social worker|mentor)\b"
     r"|\b(for|4) (him|her|them|the patient|my patient|pt)\b"
     r"|\b(go ahead|just send it|send it|do it|crack on|put it through|sort it)\b"
+    # Deciding for the person: assumed or implied consent, best interests, a team's or a role's say-so.
+    r"|\b(assume|assuming|assumed|implied|implicit|presume|presumed)\b|\bbest interests?\b|\b(mdt|team|we|dr|doctor|consultant|clinician|the gp)\b.{0,20}\b(decided|agreed|said)\b"
+    r"|\b(lacks?|no|without) (capacity|insight)\b|\b(too unwell|dementia|doesnt (really )?understand|does not (really )?understand|not able to decide)\b"
+    r"|\b(im|i am|were|we are) (consenting|agreeing|giving (consent|permission)|authori[sz]ing|saying yes|doing it for|sending it|deciding)\b|\bconsent(ing)? (given )?(by|from) (me|us|the clinician|clinician|the team|gp|the gp|dr|the doctor|staff|the lead)\b"
+    r"|\b(safeguarding|practice|duty|named|lead|designated) (lead|manager|gp|nurse|clinician|officer|dsl)\b|\bdsl\b"
+    r"|\b(just )?(put|tick|mark|enter|say) (it as )?(yes|me down|it|y)\b|\b(i will|ill) (tell|break it to|let) (her|him|them)\b|\b(tell|break it to) (her|him|them) (later|gently|after)\b"
+    r"|\bdnad?\b|\bno need to ask\b"  # not having asked yet, alone, is unclear: asked again
+    r"|\bby proxy\b|\b(agreed|consented|authorised|authorized|approved) by me\b|\b(have|has|we|team s|teams) decided\b|\bdeputy\b"
+    r"|\b(mate|friend|he|she|they|pt|patient) (definitely|really|obviously) wants?\b"
+    r"|\b(wont|will not|wouldnt|would not) (mind|object|care)\b|\b(be grateful|thank me|take the blame|go along with|always says yes)\b"
+    r"|\b(she|he|they) (is|s) my (wife|husband|partner|son|daughter|mum|mam|mother|dad|twin|sister|brother)\b|\bim (her|his|their) (twin|sister|brother|mam|mum|dad|wife|husband)\b"
+    r"|\bi (do|handle|manage|sort) all (his|her|their)\b|\blets me (handle|do|decide|sort)\b|\bi know (what|that) (she|he|they)\b|\b(course|obviously|of course) (she|he|they) (wants?|would)\b"
+    r"|\b(i think|i reckon|i feel) (its|it is|it s) (the right|for the best|best)\b|\bfor the best\b|\bclinically indicated\b|\bproceed\b"
+)
+_PLAIN_NO = re.compile(
+    r"^(no(?! (way|need|doubt|problem|worries|bother))|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
 )
 _NO = re.compile(
-    r"^(no|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
+    r"^(no(?! (way|need|doubt|problem|worries|bother))|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
     r"|\bnot right now\b|\brather you (didnt|did not|dont|do not|wouldnt|would not)\b"
     r"|\b(doesnt|does not|dont|do not|didnt|did not) (consent|agree|want)\b"
     r"|\b(said|says|saying) no\b|\b(refused|refuses|declined|declines|decline|withdrew|does not want|doesnt want|dont want|do not want|did not want|didnt want|not want|isnt keen|is not keen|not interested|changed (my|her|his|their) mind|rather not|would rather not|id rather not|not happy|not comfortable|not ok with|not okay with|against it|dont send|do not send|please dont|please do not)\b"
@@ -113,22 +141,24 @@ def read_consent_reply(text: str, role: str | None) -> ConsentReading:
 
 
 def _about_someone_else(normal: str) -> ConsentReading:
-    # In this order: the person's own yes or no, reported, outweighs anything the
-    # professional or helper adds; an agreement of their own, or one imagined for the
-    # person ("she'd want it"), is never the person's.
+    # In this order: the person's own yes or no, reported, outweighs what the professional or
+    # helper adds; then any sign that they are deciding for the person (their own say-so, a
+    # role, an assumption, "she'd want it", not having asked) is never the person's agreement.
     hypothetical = bool(_HYPOTHETICAL.search(normal))
     if _REPORTED_AGREEMENT.search(normal) and not hypothetical and not _NOT_ASKED.search(normal):
         return ConsentReading(YES, "said the person has agreed")
-    if _NO.search(normal):
-        return ConsentReading(NO, "said the person does not agree, or not yet")
-    if _PROXY.search(normal):
+    if _REFUSED.search(normal):
+        return ConsentReading(NO, "said the person does not agree")
+    if _PERSON_UNSURE.search(normal):
+        return ConsentReading(UNCLEAR, "said the person is not sure yet")
+    if _PROXY.search(normal) or hypothetical:
         return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+    if _PLAIN_NO.search(normal):
+        return ConsentReading(NO, "said no, or not yet")
     if _UNCLEAR.search(normal):
         return ConsentReading(UNCLEAR, "asked a question, or the person is not sure or not asked yet")
-    if hypothetical:
-        return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
-    if _YES.match(normal):
-        # A bare "yes" answers "Has the patient agreed to this?": a report that they did,
+    if _YES.match(normal) and len(normal.split()) <= 4:
+        # A short "yes" answers "Has the patient agreed to this?": a report that they did,
         # unless the yes is the speaker's own ("yes, I'm fine with it").
         if re.search(r"\b(i|me|my|im|ive)\b", normal):
             return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
@@ -144,6 +174,8 @@ def _normalise(text: str) -> str:
     text = re.sub(r"\b(hes)\b", "he is", text)
     text = re.sub(r"\b(theyre)\b", "they are", text)
     text = re.sub(r"\b(theyve)\b", "they have", text)
+    text = re.sub(r"\b(wld|wud)\b", "would", text)
+    text = re.sub(r"\b(def|defo|deffo)\b", "definitely", text)
     text = re.sub(r"\b(shes|she s)\b", "she is", text)
     text = re.sub(r"\b(shed|she d)\b", "she would", text)
     text = re.sub(r"\b(hed|he d)\b", "he would", text)
