@@ -122,8 +122,8 @@ class RiskEngine:
         factor = MEMORY_FACTOR if recent.active else 1.0
         t_check, t_urgent = classifier.thresholds.check * factor, classifier.thresholds.urgent * factor
         about_votes = []
-        # Per-sentence patterns are needed only to place a medical emergency or overdose beside
-        # (or away from) a resolved cue; most messages have none, and skip the cost.
+        # Per-sentence patterns are needed only to place a medical emergency beside (or away
+        # from) a resolved cue; most messages have none, and skip the cost.
         resolvable_found = RESOLVABLE & (set(found.urgent) | set(found.check))
         for i, segment in enumerate(segments):
             resolved = any(p.search(segment) for p in self._resolved)
@@ -143,8 +143,8 @@ class RiskEngine:
             else:
                 check.setdefault(category, "classifier")
 
-        # The one layer that lowers: a medical emergency or overdose seen only beside
-        # "last year", "recovered", "no seizure in two years"...
+        # The one layer that lowers: a medical emergency seen only beside "last year",
+        # "recovered", "no seizure in two years"...
         if not recent.active:
             for category in resolved_only:
                 urgent.pop(category, None)
