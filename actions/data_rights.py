@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chatbot.db import session_scope
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.referrals import store
+from chatbot.referrals.idle import DETAIL_SLOTS
 from chatbot.referrals.reference import normalise_reference
 from chatbot.referrals.runtime import contact_cipher, forget_local_copies, hashing_secret, referral_engine
 
@@ -80,7 +81,7 @@ class ActionWithdrawConsent(Action):
         }
         dispatcher.utter_message(text=messages[result.outcome])
         # The conversation forgets the details too (they were kept, encrypted, for the read-back).
-        return [SlotSet(slot, None) for slot in PERSONAL_SLOTS]
+        return [SlotSet(slot, None) for slot in DETAIL_SLOTS]
 
 
 NOT_FOUND_OR_NOT_YOURS = (
@@ -88,7 +89,6 @@ NOT_FOUND_OR_NOT_YOURS = (
     'If it is yours, type "withdraw consent", the reference, and the last 4 digits of the phone '
     "number (or the email address) you gave. You can also ask the service directly."
 )
-PERSONAL_SLOTS = ("contact_name", "contact_phone", "contact_email", "contact_route", "best_time")
 
 
 class ActionOfferErasure(Action):

@@ -48,12 +48,7 @@ REFERRAL_SLOTS = (
     "referral_consent",
     "referral_consent_record",
     "referral_outcome",
-    "contact_name",
-    "contact_route",
-    "contact_phone",
-    "contact_email",
-    "best_time",
-    "referral_confirmed",
+    *DETAIL_SLOTS,
     "referral_purpose",
 )
 # The facts a referral carries, named one by one in the consent wording.

@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from tests.chat import Conversation
+from tests.personal_data import MadeUpPerson, assert_var_is_private_and_holds_none_of
 
 OPENING = "I've been off work with stress for six weeks and my fit note runs out Friday. I live in Islington."
 
@@ -112,33 +113,16 @@ def test_the_referral_is_marked_delivered(referral, live_servers):
 def test_nothing_personal_is_plain_anywhere_under_var_and_every_file_is_owner_only(live_servers, smtp_server):
     """A conversation full of names, numbers, conditions and an address, a referral, then a
     search of every file under var/ (databases, logs, keys, outbox) for any of it."""
-    import stat
-
-    unique = uuid.uuid4().hex[:6]
-    secrets = {
-        "name": f"Zanzibar Okoro{unique}",
-        "phone": "020 7946 0" + str(int(unique, 16) % 1000).zfill(3),
-        "address": f"{int(unique, 16) % 90 + 10} Quincewood{unique} Terrace",
-        "condition": f"bipolar and Wexler{unique} syndrome",
-    }
+    person = MadeUpPerson.new()
     chat = Conversation(live_servers.rasa_url, token=live_servers.token)
     chat.say(
-        f"Hi, I'm {secrets['name']}, my number is {secrets['phone']}, I live at {secrets['address']} in Islington, "  # noqa: E501
-        f"off sick 7 weeks with {secrets['condition']}"
+        f"Hi, I'm {person.name}, my number is {person.phone}, I live at 14 {person.street} in Islington, "
+        f"off sick 7 weeks with bipolar and {person.condition}"
     )
     for message in ("yes", "yes", '/inform{"gp_surgery_id":"amwell-group-practice"}',
                     '/request_referral{"service_id":"islington-get-back-on-track"}', "/affirm",
-                    f"my name is {secrets['name']}", "phone", secrets["phone"], "morning", "/affirm"):  # noqa: E501  # fmt: skip
+                    f"my name is {person.name}", "phone", person.phone, "morning", "/affirm"):  # fmt: skip
         replies = chat.say(message)
     assert chat.custom(replies, "referral"), chat.texts(replies)
     time.sleep(1.5)  # the worker delivers it (to the loopback SMTP server, not var/mail)
-    needles = [secrets["name"], f"Okoro{unique}", secrets["phone"], secrets["phone"].replace(" ", ""),
-               f"Quincewood{unique}", f"Wexler{unique}"]  # fmt: skip
-    var = live_servers.settings.var_dir
-    for path in [var, *var.rglob("*")]:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        assert mode & 0o077 == 0, f"{path.relative_to(var)} is readable by others ({oct(mode)})"
-        if path.is_file():
-            content = path.read_bytes()
-            for needle in needles:
-                assert needle.encode() not in content, f"{path.relative_to(var)} holds {needle!r}"
+    assert_var_is_private_and_holds_none_of(live_servers.settings.var_dir, person.needles())

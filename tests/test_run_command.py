@@ -19,31 +19,45 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
+def start_run(var_dir) -> tuple[subprocess.Popen, str, int, int]:
+    """`python -m chatbot run` on free ports, once it says it is ready: (process, output, ports)."""
     rasa_port, action_port = free_port(), free_port()
     env = {
         **os.environ,
-        "CHATBOT_VAR_DIR": str(tmp_path),
+        "CHATBOT_VAR_DIR": str(var_dir),
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
     }
     env.pop("ACTION_ENDPOINT_URL", None)
     env.pop("TELEGRAM_BOT_TOKEN", None)  # never start a bridge against the real Telegram
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "run"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+        [sys.executable, "-m", "chatbot", "run"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output = ""
+    deadline = time.monotonic() + 180
+    while "Press Ctrl-C" not in output and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait()
+            raise AssertionError(f"run exited early:\n{output}")
+        output += line
+    return proc, output, rasa_port, action_port
+
+
+def stop_run(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        # SIGTERM lets run stop its servers (own sessions); kill alone would leak them.
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
+    proc, output, rasa_port, action_port = start_run(tmp_path)
     try:
-        output = ""
-        deadline = time.monotonic() + 180
-        while "Press Ctrl-C" not in output and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line, f"run exited early:\n{output}"
-            output += line
         assert f"http://localhost:{rasa_port}/webhooks/web/" in output
         replies = Conversation(f"http://127.0.0.1:{rasa_port}").say("hello")
         assert "Who is this for?" in Conversation.texts(replies)
@@ -52,35 +66,12 @@ def test_run_serves_a_conversation_and_stops_both_servers_on_ctrl_c(tmp_path):
         assert "stopped." in proc.stdout.read()
         assert not _port_open(rasa_port) and not _port_open(action_port)
     finally:
-        if proc.poll() is None:
-            # SIGTERM lets run stop its servers (own sessions); kill alone would leak them.
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_run(proc)
 
 
 def test_run_restarts_a_crashed_action_server_and_the_conversation_goes_on(tmp_path):
-    rasa_port, action_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "CHATBOT_VAR_DIR": str(tmp_path),
-        "RASA_PORT": str(rasa_port),
-        "ACTION_PORT": str(action_port),
-    }
-    env.pop("ACTION_ENDPOINT_URL", None)
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "run"], cwd=PROJECT_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc, output, rasa_port, action_port = start_run(tmp_path)
     try:
-        output = ""
-        while "Press Ctrl-C" not in output:
-            line = proc.stdout.readline()
-            assert line, f"run exited early:\n{output}"
-            output += line
         chat = Conversation(f"http://127.0.0.1:{rasa_port}")
         assert "Who is this for?" in chat.texts(chat.say("hello"))
         found = subprocess.run(["pgrep", "-f", f"rasa_sdk.*{action_port}"], capture_output=True, text=True)
@@ -98,5 +89,4 @@ def test_run_restarts_a_crashed_action_server_and_the_conversation_goes_on(tmp_p
             time.sleep(0.25)
         assert "What is your work situation?" in chat.texts(chat.say("myself"))  # the same conversation
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_run(proc)

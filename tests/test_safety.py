@@ -105,19 +105,21 @@ def test_abuse_gets_the_domestic_abuse_helpline(live_servers):
     assert "0808 2000 247" in text and "999" in text and "55" in text
 
 
-def test_a_professional_reporting_an_overdose_is_told_999_or_a_and_e(live_servers):
+def professional_reports(live_servers, text: str) -> str:
+    """What a professional, asking about a patient, is told after `text`."""
     chat = Conversation(live_servers.rasa_url)
     chat.say("hello")
     chat.say('/inform{"user_role":"patient"}')
-    text = "\n".join(chat.texts(chat.say("patient says she has taken a load of tablets")))
+    return "\n".join(chat.texts(chat.say(text)))
+
+
+def test_a_professional_reporting_an_overdose_is_told_999_or_a_and_e(live_servers):
+    text = professional_reports(live_servers, "patient says she has taken a load of tablets")
     assert "999" in text and "A&E" in text and "safeguarding" in text
 
 
 def test_a_professional_reporting_suicidal_thoughts_hears_about_the_patient(live_servers):
-    chat = Conversation(live_servers.rasa_url)
-    chat.say("hello")
-    chat.say('/inform{"user_role":"patient"}')
-    text = "\n".join(chat.texts(chat.say("pt told me she wants to kill herself")))
+    text = professional_reports(live_servers, "pt told me she wants to kill herself")
     assert "If the patient is in danger now, call 999" in text
 
 

@@ -92,12 +92,10 @@ _PROXY = re.compile(
     r"|\bi (do|handle|manage|sort) all (his|her|their)\b|\blets me (handle|do|decide|sort)\b|\bi know (what|that) (she|he|they)\b|\b(course|obviously|of course) (she|he|they) (wants?|would)\b"
     r"|\b(i think|i reckon|i feel) (its|it is|it s) (the right|for the best|best)\b|\bfor the best\b|\bclinically indicated\b|\bproceed\b"
 )
-_PLAIN_NO = re.compile(
-    r"^(no(?! (way|need|doubt|problem|worries|bother))|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
-)
+_PLAIN_NO_TEXT = r"^(no(?! (way|need|doubt|problem|worries|bother))|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
+_PLAIN_NO = re.compile(_PLAIN_NO_TEXT)
 _NO = re.compile(
-    r"^(no(?! (way|need|doubt|problem|worries|bother))|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
-    r"|\bnot right now\b|\brather you (didnt|did not|dont|do not|wouldnt|would not)\b"
+    _PLAIN_NO_TEXT + r"|\bnot right now\b|\brather you (didnt|did not|dont|do not|wouldnt|would not)\b"
     r"|\b(doesnt|does not|dont|do not|didnt|did not) (consent|agree|want)\b"
     r"|\b(said|says|saying) no\b|\b(refused|refuses|declined|declines|decline|withdrew|does not want|doesnt want|dont want|do not want|did not want|didnt want|not want|isnt keen|is not keen|not interested|changed (my|her|his|their) mind|rather not|would rather not|id rather not|not happy|not comfortable|not ok with|not okay with|against it|dont send|do not send|please dont|please do not)\b"
     r"|\bno,? (she|he|they|the patient|patient|pt) (does|do|did|has|have|is|are)(nt| not)\b"

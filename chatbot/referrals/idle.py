@@ -10,6 +10,7 @@ from __future__ import annotations
 
 IDLE_SECONDS = {"patient": 5 * 60}  # user_role "patient": a professional asking about a patient
 DEFAULT_IDLE_SECONDS = 15 * 60
+# What a person types into a referral: cleared after a pause, on withdrawal, with the form.
 DETAIL_SLOTS = (
     "contact_name",
     "contact_route",

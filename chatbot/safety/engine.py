@@ -106,7 +106,7 @@ class RiskEngine:
         if len(text) > MAX_CHARS:
             text = text[: MAX_CHARS // 2] + "\n" + text[-MAX_CHARS // 2 :]
         whole = self.patterns.without_idioms(self.normaliser.normalise(text))
-        segments = self._segments(text)
+        segments = self._segments(text, whole)
         urgent: dict[str, str] = {}  # category -> the layer that found it
         check: dict[str, str] = {}
         resolved_only: set[str] = set(RESOLVABLE)  # resolvable categories seen only beside a resolved cue
@@ -185,7 +185,7 @@ class RiskEngine:
             categories += ("someone_else",)
         return Assessment(level, categories, about, tuple(dict.fromkeys(chosen.values())), answer)
 
-    def _segments(self, text: str) -> list[str]:
+    def _segments(self, text: str, whole: str) -> list[str]:
         """The whole message and each sentence (long ones in windows), normalised, idioms out."""
         pieces = [p for p in _SENTENCE_END.split(text) if p and p.strip()]
         # A short message is read whole too (context across its sentences); a long one by parts.
@@ -201,7 +201,11 @@ class RiskEngine:
                 ]
         if len(segments) > MAX_SEGMENTS:
             segments = segments[:1] + segments[1 : MAX_SEGMENTS // 2] + segments[-MAX_SEGMENTS // 2 :]
-        return [self.patterns.without_idioms(self.normaliser.normalise(s)) for s in segments]
+        # The message itself is normalised once already (`whole`): most messages are one sentence.
+        return [
+            whole if s == text else self.patterns.without_idioms(self.normaliser.normalise(s))
+            for s in segments
+        ]
 
     def _check_answer(self, normal: str) -> str | None:
         if any(p.search(normal) for p in self._no):

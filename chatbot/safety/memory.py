@@ -70,12 +70,10 @@ class RecentSignals:
         now = time.time() if now is None else now
         risks: list[dict[str, Any] | None] = []
         for event in reversed(tracker.events):
-            if (
-                getattr(event, "type_name", None) == "restart"
-                or getattr(event, "type_name", None) == "session_started"
-            ):
-                break
-            if getattr(event, "type_name", None) != "user":
+            kind = getattr(event, "type_name", None)
+            if kind in ("restart", "session_started"):
+                break  # a new start forgets what came before it
+            if kind != "user":
                 continue
             if now - (event.timestamp or now) > MEMORY_SECONDS or len(risks) >= MEMORY_TURNS:
                 break

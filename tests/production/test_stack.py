@@ -23,6 +23,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from tests.personal_data import MadeUpPerson, assert_var_is_private_and_holds_none_of
 from tests.sockets import listening_addresses
 
 # (test, what happened): printed at the end of the module, for the deployment notes.
@@ -197,27 +198,15 @@ def test_a_conversation_through_nginx_reaches_a_recommendation_on_both_processes
 def test_nothing_personal_is_plain_in_postgresql_or_under_var(production_stack, private_postgres):
     """Issue 17: a conversation full of a name, a number, an address and a condition, then
     every table of the production database and every file under var/ searched for them."""
-    import stat
-
     stack = production_stack
-    unique = uuid.uuid4().hex[:6]
-    name, street, condition = (
-        f"Zanzibar Okoro{unique}",
-        f"Quincewood{unique} Terrace",
-        f"Wexler{unique} syndrome",
-    )
-    phone = "020 7946 0" + str(int(unique, 16) % 1000).zfill(3)
+    person = MadeUpPerson.new()
     chat = Chat(stack)
-    chat.say_ok(f"Hi, I'm {name}, my number is {phone}, I live at 12 {street}, I'm off sick with {condition}")
-    chat.say_ok(f"my name is {name} and you can ring {phone}")
-    needles = [
-        name,
-        f"Okoro{unique}",
-        phone,
-        phone.replace(" ", ""),
-        f"Quincewood{unique}",
-        f"Wexler{unique}",
-    ]
+    chat.say_ok(
+        f"Hi, I'm {person.name}, my number is {person.phone}, I live at 12 {person.street}, "
+        f"I'm off sick with {person.condition}"
+    )
+    chat.say_ok(f"my name is {person.name} and you can ring {person.phone}")
+    needles = person.needles()
     engine = sa.create_engine(private_postgres.database_url("chatbot"), future=True)
     try:
         with engine.connect() as connection:
@@ -233,15 +222,7 @@ def test_nothing_personal_is_plain_in_postgresql_or_under_var(production_stack, 
                     assert needle not in dump, f"table {table} holds {needle!r}"
     finally:
         engine.dispose()
-    for path in [stack.var_dir, *stack.var_dir.rglob("*")]:
-        if path.is_symlink() or not path.exists():
-            continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        assert mode & 0o077 == 0, f"{path} is readable by others ({oct(mode)})"
-        if path.is_file():
-            content = path.read_bytes()
-            for needle in needles:
-                assert needle.encode() not in content, f"{path} holds {needle!r}"
+    assert_var_is_private_and_holds_none_of(stack.var_dir, needles)
 
 
 def test_socketio_polling_through_nginx_gets_its_replies(production_stack):

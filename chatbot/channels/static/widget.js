@@ -561,7 +561,8 @@
     if (group) reveal(group);
   }
 
-  function startAgain() {
+  // What was said, off the page and out of memory (both "Start again" and "End chat and clear").
+  function clearPage() {
     clearTimeout(settleTimer);
     pending = [];
     firstPendingAt = 0;
@@ -571,6 +572,10 @@
     Array.prototype.forEach.call(turns, function (turn) {
       turn.parentNode.removeChild(turn);
     });
+  }
+
+  function startAgain() {
+    clearPage();
     say("/start_again", "Start again");
     ui.input.focus();
   }
@@ -579,15 +584,7 @@
   // to it on the server (a new random one replaces it, so nothing here can resume it; the
   // server-side record then only ages out under the retention rules).
   function endAndClear() {
-    clearTimeout(settleTimer);
-    pending = [];
-    firstPendingAt = 0;
-    entries = [];
-    services = {};
-    var turns = ui.log.querySelectorAll(".hwc-turn:not(.hwc-welcome)");
-    Array.prototype.forEach.call(turns, function (turn) {
-      turn.parentNode.removeChild(turn);
-    });
+    clearPage();
     if (local()) local().removeItem(SESSION_KEY);
     if (tab()) tab().removeItem(TRANSCRIPT_KEY);
     session = { id: newSessionId(), seen: Date.now(), sourceSent: false, isNew: true };
