@@ -11,7 +11,7 @@ more; a hidden figure is safe when it can take at least two values.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -28,6 +28,16 @@ def tables(draw) -> tuple[list[list[int]], bool, bool]:
     counts = [[draw(count) for _ in range(cols)] for _ in range(rows)]
     row_totals, col_totals = draw(st.sampled_from([(True, True), (True, False), (False, True)]))
     return counts, row_totals, col_totals
+
+
+class _Draws:
+    """A fixed list of draws standing in for st.data(), to pin a case found on CI."""
+
+    def __init__(self, values: list[int]):
+        self._values = iter(values)
+
+    def draw(self, strategy) -> int:  # noqa: ANN001 (the strategy is ignored)
+        return next(self._values)
 
 
 def build(counts, row_totals: bool, col_totals: bool, prefix: str = "t", shared_rows: str | None = None):
@@ -70,6 +80,10 @@ def reader_ranges(system: sup.System, shown: dict) -> dict:
             row[index[v]] += coef
         rows.append(row), lo.append(-np.inf), hi.append(0)
     constraints = [LinearConstraint(np.array(rows), lo, hi)] if rows else []
+    # "Unbounded" is a cap the reader can reach: no published figure allows a value that
+    # large, so every problem is bounded and HiGHS never has to tell unbounded from stuck.
+    cap = 10 * (sum(system.values.values()) + 10)
+    upper = [min(u, cap) for u in upper]
     ranges = {}
     for v in names:
         if not shown[v].hidden:
@@ -83,18 +97,12 @@ def reader_ranges(system: sup.System, shown: dict) -> dict:
                 constraints=constraints,
                 integrality=np.ones(len(names)),
                 bounds=Bounds(lower, upper),
+                # HiGHS's presolve (scipy 1.10) called a feasible table of this shape infeasible.
+                options={"presolve": False},
             )
-            if result.status != 0:  # HiGHS says "unbounded or infeasible": which?
-                feasible = milp(
-                    np.zeros(len(names)),
-                    constraints=constraints,
-                    integrality=np.ones(len(names)),
-                    bounds=Bounds(lower, upper),
-                )
-                assert feasible.status == 0, "the published report must be consistent with the truth"
-                extremes.append(np.inf)
-            else:
-                extremes.append(round(result.x[index[v]]))
+            assert result.status == 0, "the published report must be consistent with the truth"
+            value = round(result.x[index[v]])
+            extremes.append(np.inf if value >= cap else value)
         ranges[v] = tuple(extremes)
     return ranges
 
@@ -124,6 +132,9 @@ def test_no_small_count_is_visible_or_recoverable_in_a_table_with_totals(table):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 4), st.integers(1, 4), st.data())
+# Found on CI (2026-12-01): HiGHS gave up on an unbounded maximisation and the old reader
+# counted a bounded minimum as unbounded too.
+@example(2, 3, _Draws([1, 5, 1, 8, 5, 0, 0, 1, 0, 0]))
 def test_two_tables_sharing_their_row_totals_give_nothing_away_together(rows, cols, data):
     """As referrals by status and by month share each service's total."""
     first = [[data.draw(count) for _ in range(cols)] for _ in range(rows)]
