@@ -65,3 +65,32 @@ def test_a_no_is_a_no(text, role):
 )  # fmt: skip
 def test_a_question_or_a_maybe_is_unclear(text, role):
     assert read_consent_reply(text, role).decision == UNCLEAR
+
+
+def _development_replies() -> list[tuple[str, str, str]]:
+    """Every reply of the retired blind sets (tests/data/consent/), as (text, role, expected)."""
+    import pathlib
+
+    import yaml
+
+    rows = []
+    for path in sorted((pathlib.Path(__file__).parent / "data" / "consent").glob("*.yml")):
+        for r in yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]:
+            rows.append((r["text"], r["role"], r["expected"]))
+    return rows
+
+
+ROLE_SLOT = {"self": "self", "professional": "patient", "helper": "helper"}
+
+
+@pytest.mark.parametrize("text,role", [(t, r) for t, r, e in _development_replies() if e == "proxy"])
+def test_no_proxy_reply_of_the_development_sets_is_read_as_a_yes(text, role):
+    assert read_consent_reply(text, ROLE_SLOT[role]).decision != YES
+
+
+def test_the_development_sets_are_read_as_labelled_nearly_always():
+    """A yes read as 'not theirs' only asks again; still, most replies must read as written."""
+    rows = _development_replies()
+    right = sum(read_consent_reply(t, ROLE_SLOT[r]).decision == {"proxy": NOT_THEIRS}.get(e, e) or
+                (e == "proxy" and read_consent_reply(t, ROLE_SLOT[r]).decision == UNCLEAR) for t, r, e in rows)  # fmt: skip
+    assert right / len(rows) >= 0.95

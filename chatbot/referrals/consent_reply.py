@@ -38,6 +38,8 @@ _REPORTED_AGREEMENT = re.compile(
     rf"|\b{_PERSON} (has |have |had |s |is )?(just )?(wants?|wanted) (them|you|the service|someone) to (ring|call|contact|phone|email|get in touch|text)\b"
     rf"|\b{_PERSON} (has |have |s |is )?given (her |his |their )?(informed |verbal |written |full )?(consent|permission)\b"
     rf"|\b{_PERSON}\b.{{0,30}}\b(says|said|s said) (thats|that is|its|it is) (fine|ok|okay|alright)\b|\b(said|says) (aye|yes|ok|okay|yeah|yep)\b(?<!i said aye)"
+    r"|\b(pt|patient|she|he|they)( is| are| s)? (present|here|with me)( and)? (consents|agrees|consenting|agreeing|says yes)\b"
+    r"|\b(she|he|they|pt|patient) (is|are|s) (fine|happy|ok|okay) for (it|this|that|the referral|you|them) to\b"
     r"|\b(pt|patient|she|he|they)( is| are| s)? (agreeable|nodding)\b|\b(happy|keen|agreeable) (for|to) (the )?referral\b"
     r"|\b(informed |verbal |written )?consent (documented|recorded|obtained|noted)\b"
     r"|\b(says|said) yes\b(?<!i say yes)(?<!i said yes)"
@@ -68,16 +70,13 @@ _HYPOTHETICAL = re.compile(
 )
 _PROXY = re.compile(
     r"\bon (his|her|their|the patients|the patient s|patients|pts|my patients|the clients|my sons|my daughters|my mums|my dads|[a-z]+s) behalf\b|\bbehalf of\b"
-    r"|\b(i|we|me) (hereby |do |will |ll |can |d )?(agree|consent|authori[sz]e|approve|accept|permit|give (my )?(consent|permission|the go ahead|the ok)|ok it|okay it|sign (it )?off|take (full )?responsibility|say yes|vouch|decide|confirm for)\b"
-    r"|\b(im|i am|were|we are) (happy|fine|ok|okay|content|willing|good) (to|with|for)\b|\b(im|i am|were|we are) (happy|fine|ok|okay|willing|content)$"
+    r"|\b(i|we|me) (hereby |do |will |ll |can |d )?(agree|consent|authori[sz]e|approve|accept|permit|give (my )?(consent|permission|the go ahead|the ok)|ok it|okay it|sign (it )?off|take (full )?responsibility|say yes|vouch|decide|confirm for)\b(?! (too|as well|with (that|him|her|them|it)))"
     r"|\bfrom me\b|\bmy (consent|permission|approval|authorisation|authorization|say so)\b|\bi give\b"
     r"|\bas (her|his|their|the) (gp|doctor|nurse|carer|mum|mother|dad|father|parent|guardian|next of kin|nok|key worker|keyworker|support worker|social worker|mentor|advocate|attorney|husband|wife|partner|daughter|son|clinician)\b"
     r"|\b(power of attorney|lpa|next of kin|nok|guardian|appointee)\b"
     r"|\bmy (name|end|side)\b|\b(i|im|i am) (saying|say) yes\b|\btrusts? me\b|\bleave it (to|with) me\b"
     r"|\bas (her|his|their) (sister|brother|aunt|auntie|uncle|friend|nan|gran|grandma|grandad|cousin|niece|nephew|relative|family|flatmate|landlord|employer|manager|boss)\b"
     r"|\b(im|i am) (her|his|their|the patients) (mum|mother|dad|father|parent|carer|guardian|gp|doctor|nurse|wife|husband|partner|daughter|son|key worker|support worker|social worker|mentor)\b"
-    r"|\b(for|4) (him|her|them|the patient|my patient|pt)\b"
-    r"|\b(go ahead|just send it|send it|do it|crack on|put it through|sort it)\b"
     # Deciding for the person: assumed or implied consent, best interests, a team's or a role's say-so.
     r"|\b(assume|assuming|assumed|implied|implicit|presume|presumed)\b|\bbest interests?\b|\b(mdt|team|we|dr|doctor|consultant|clinician|the gp)\b.{0,20}\b(decided|agreed|said)\b"
     r"|\b(lacks?|no|without) (capacity|insight)\b|\b(too unwell|dementia|doesnt (really )?understand|does not (really )?understand|not able to decide)\b"
@@ -85,12 +84,21 @@ _PROXY = re.compile(
     r"|\b(safeguarding|practice|duty|named|lead|designated) (lead|manager|gp|nurse|clinician|officer|dsl)\b|\bdsl\b"
     r"|\b(just )?(put|tick|mark|enter|say) (it as )?(yes|me down|it|y)\b|\b(i will|ill) (tell|break it to|let) (her|him|them)\b|\b(tell|break it to) (her|him|them) (later|gently|after)\b"
     r"|\bdnad?\b|\bno need to ask\b"  # not having asked yet, alone, is unclear: asked again
+    r"|\b(with|for) me (doing|handling|dealing|sorting|deciding|making|signing|taking|speaking|answering)\b|\bme (handle|handling|deal with|dealing with|sort|sorting|decide|deciding) (it|stuff|things|everything|this|all)\b"
+    r"|\b(i|ive|i have|weve|we have) (said|say|told you) yes\b"
     r"|\bby proxy\b|\b(agreed|consented|authorised|authorized|approved) by me\b|\b(have|has|we|team s|teams) decided\b|\bdeputy\b"
     r"|\b(mate|friend|he|she|they|pt|patient) (definitely|really|obviously) wants?\b"
     r"|\b(wont|will not|wouldnt|would not) (mind|object|care)\b|\b(be grateful|thank me|take the blame|go along with|always says yes)\b"
     r"|\b(she|he|they) (is|s) my (wife|husband|partner|son|daughter|mum|mam|mother|dad|twin|sister|brother)\b|\bim (her|his|their) (twin|sister|brother|mam|mum|dad|wife|husband)\b"
     r"|\bi (do|handle|manage|sort) all (his|her|their)\b|\blets me (handle|do|decide|sort)\b|\bi know (what|that) (she|he|they)\b|\b(course|obviously|of course) (she|he|they) (wants?|would)\b"
     r"|\b(i think|i reckon|i feel) (its|it is|it s) (the right|for the best|best)\b|\bfor the best\b|\bclinically indicated\b|\bproceed\b"
+)
+# Words that decide for the person when nothing says the person agreed ("go ahead",
+# "I'm happy to", "for him"); beside "she said yes" they are the helper's own agreement too.
+_WEAK_PROXY = re.compile(
+    r"\b(im|i am|were|we are) (happy|fine|ok|okay|content|willing|good) (to|with|for)\b|\b(im|i am|were|we are) (happy|fine|ok|okay|willing|content)$"
+    r"|\b(for|4) (him|her|them|the patient|my patient|pt)\b"
+    r"|\b(go ahead|just send it|send it|do it|crack on|put it through|sort it)\b"
 )
 _PLAIN_NO_TEXT = r"^(no(?! (way|need|doubt|problem|worries|bother))|nope|nah|naw|na|not now|not yet|not today|no thanks|no thank you|(dont|do not)(?! worry)|never|definitely not|absolutely not|negative)\b"
 _PLAIN_NO = re.compile(_PLAIN_NO_TEXT)
@@ -128,7 +136,7 @@ def read_consent_reply(text: str, role: str | None) -> ConsentReading:
         return ConsentReading(UNCLEAR, "no words")
     on_behalf = role in ON_BEHALF_ROLES
     if on_behalf:
-        return _about_someone_else(normal)
+        return _about_someone_else(normal, role)
     if _NO.search(normal) and not _YES.match(normal):
         return ConsentReading(NO, "said no")
     if _UNCLEAR.search(normal):
@@ -138,30 +146,79 @@ def read_consent_reply(text: str, role: str | None) -> ConsentReading:
     return ConsentReading(UNCLEAR, "neither yes nor no")
 
 
-def _about_someone_else(normal: str) -> ConsentReading:
-    # In this order: the person's own yes or no, reported, outweighs what the professional or
-    # helper adds; then any sign that they are deciding for the person (their own say-so, a
-    # role, an assumption, "she'd want it", not having asked) is never the person's agreement.
+def _about_someone_else(normal: str, role: str) -> ConsentReading:
+    # In this order: the person's own no, reported, always counts; then any sign that the
+    # professional or helper is deciding for the person (their own say-so, a role, an
+    # assumption, "she'd want it") outweighs a reported yes in the same message, because a
+    # mistake that way only asks again, and a mistake the other way sends without consent.
     hypothetical = bool(_HYPOTHETICAL.search(normal))
-    if _REPORTED_AGREEMENT.search(normal) and not hypothetical and not _NOT_ASKED.search(normal):
-        return ConsentReading(YES, "said the person has agreed")
     if _REFUSED.search(normal):
         return ConsentReading(NO, "said the person does not agree")
     if _PERSON_UNSURE.search(normal):
         return ConsentReading(UNCLEAR, "said the person is not sure yet")
     if _PROXY.search(normal) or hypothetical:
         return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+    if _SOMEONE_ELSE_AGREED.search(normal) or (role == "patient" and _FAMILY_AGREED.search(normal)):
+        return ConsentReading(NOT_THEIRS, "someone other than the person agreed")
+    if _STANDING_CONSENT.search(normal):
+        return ConsentReading(NOT_THEIRS, "a standing consent, not this referral")
+    if _HEDGED_OR_OLD.search(normal):
+        return ConsentReading(UNCLEAR, "not a clear yes from the person, now")
+    if _deciding_words_of_their_own(normal):
+        return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+    if _REPORTED_AGREEMENT.search(normal) and not _NOT_ASKED.search(normal):
+        return ConsentReading(YES, "said the person has agreed")
     if _PLAIN_NO.search(normal):
         return ConsentReading(NO, "said no, or not yet")
     if _UNCLEAR.search(normal):
         return ConsentReading(UNCLEAR, "asked a question, or the person is not sure or not asked yet")
-    if _YES.match(normal) and len(normal.split()) <= 4:
-        # A short "yes" answers "Has the patient agreed to this?": a report that they did,
-        # unless the yes is the speaker's own ("yes, I'm fine with it").
-        if re.search(r"\b(i|me|my|im|ive)\b", normal):
-            return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
+    if _ANSWERED_YES.match(normal):
+        # A bare "yes" answers "Has the patient agreed to this?": a report that they did.
         return ConsentReading(YES, "said the person has agreed")
+    if _YES.search(normal):
+        # "ok", "fine", "sure", "yes I'm fine with it": the speaker's own approval.
+        return ConsentReading(NOT_THEIRS, "agreed for the person, who has not agreed themselves")
     return ConsentReading(UNCLEAR, "neither yes nor no")
+
+
+# Someone else agreeing: a relative, a carer or another worker is not the person.
+_SOMEONE_ELSE_AGREED = re.compile(
+    r"\b(his|her|their|the patients|pts) (mum|mom|mam|mother|dad|father|wife|husband|partner|carer|son|daughter|"
+    r"family|parents?|sister|brother|nok|next of kin|social worker|key worker|keyworker|support worker|gp|doctor|consultant|team)"
+    r"( has| is| s| have| was)? (said|says|agreed|agrees|consented|okayed|ok d|happy|fine|gave)\b"
+)
+# Consent for something else: a standing or general consent, or agreeing to anything at all.
+_STANDING_CONSENT = re.compile(
+    r"\b(on file|on record|on (the|our) system|at registration|when (she|he|they) registered|blanket|general consent|standard consent|"
+    r"practice consent|data sharing (agreement|consent)|already (have|got|on) (consent|file)|consent form (from|at|when))\b"
+    r"|\b(registration|sign up|signup|intake|referral) form\b|\bwhen (she|he|they) (joined|signed up|started)\b|\bsigned (a|our|the|an) (form|consent form|agreement)\b|\brefer (her|him|them) (anywhere|to anything)\b"
+    r"|\b(always|usually) (agrees?|says yes|goes along)\b|\b(agrees?|says yes|said yes) to (everything|anything|whatever)\b|\bwhatever i (say|think|decide)\b"
+)
+# A professional's "mum agreed" is the patient's mother agreeing, not the patient.
+_FAMILY_AGREED = re.compile(
+    r"\b(mum|mom|mam|mother|dad|father|wife|husband|partner|carer|family|parents?|daughter|son|sister|brother)"
+    r"( \w+){0,3}? (said|says|agreed|agrees|consented|okayed|happy|fine|gave)\b"
+)
+# Agreement that is hedged, or was given some time ago to something else: ask now.
+_HEDGED_OR_OLD = re.compile(
+    r"\b(i think|i guess|i suppose|pretty sure|fairly sure|probably|kind of|kinda|sort of|sorta|more or less|in principle|i believe)\b"
+    r"|\b(last (week|month|year|yr|time)|previously|for something (else|similar)|in the past|ages ago|(weeks|months|years) ago|a while (ago|back)|before now)\b"
+)
+# A yes that only answers the question asked ("Has the patient agreed?"): "yes", "yes she has".
+_ANSWERED_YES = re.compile(
+    r"^(yes|yeah|yea|yep|yup|ya|yh|ye|aye|y|yess+)( (she|he|they) (has|have|did|does))?( (yes|agreed|she did|he did|they did))?( thanks| thank you| please)?$"
+    r"|^(she|he|they|the patient|patient|pt) (has|have|did)( yes)?$"
+)
+# "she said go ahead", "he's happy for you to send it": the person's words, reported.
+_REPORTED_SPEECH = re.compile(r"(?<!\bi )(?<!\bive )(?<!\bwe )(?<!\bi have )\b(said|says|saying|told me|told us|wants you to|happy for you to|asked (me|us) to)( \w+){0,2} ?$")
+
+
+def _deciding_words_of_their_own(normal: str) -> bool:
+    """A weak sign of deciding ("go ahead", "for him") that is not the person's words reported."""
+    return any(
+        not _REPORTED_SPEECH.search(normal[: m.start()].strip()) and not normal[: m.start()].strip().endswith("typing")
+        for m in _WEAK_PROXY.finditer(normal)
+    )
 
 
 def _normalise(text: str) -> str:
@@ -180,4 +237,7 @@ def _normalise(text: str) -> str:
     text = re.sub(r"\b(theyd|they d)\b", "they would", text)
     text = re.sub(r"\b(id|i d)\b", "i would", text)
     text = re.sub(r"\b(ill|i ll)\b", "i will", text)
+    text = re.sub(r"\b(shell|she ll)\b", "she will", text)
+    text = re.sub(r"\b(he ll)\b", "he will", text)
+    text = re.sub(r"\b(theyll|they ll)\b", "they will", text)
     return re.sub(r"\s+", " ", text).strip()
