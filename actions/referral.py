@@ -30,7 +30,7 @@ from chatbot.nlu.facts import says_dont_know
 from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.referrals import contact, store
 from chatbot.referrals.consent import current_wording
-from chatbot.referrals.consent_reply import NOT_THEIRS, read_consent_reply
+from chatbot.referrals.consent_reply import CONFIRM, NOT_THEIRS, read_consent_reply
 from chatbot.referrals.idle import DETAIL_SLOTS, details_gone_stale
 from chatbot.referrals.models import PURPOSE_CALLBACK, PURPOSE_REFERRAL
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
@@ -462,6 +462,15 @@ class ValidateReferralForm(FormValidationAction):
                 wording = current_wording()
                 if reading.decision == NOT_THEIRS:
                     dispatcher.utter_message(text=wording.texts["not_theirs_to_give_patient"])
+                elif reading.decision == CONFIRM:
+                    _, no = wording.buttons(role)
+                    dispatcher.utter_message(
+                        text=wording.texts["confirm_own_words_patient"],
+                        buttons=[
+                            {"title": wording.texts["confirm_yes_button_patient"], "payload": "/affirm"},
+                            {"title": no, "payload": "/deny"},
+                        ],
+                    )
                 else:
                     dispatcher.utter_message(text=wording.ask_again(role))
         elif not took_answer and requested in ("contact_route", "best_time", "referral_confirmed"):

@@ -63,6 +63,15 @@ def legacy_reader():
     return read
 
 
+def expected_reading(row: dict) -> str:
+    """Proxy is read 'not theirs'; a typed yes about someone else is confirmed with a button first."""
+    if row["expected"] == "proxy":
+        return "not_theirs"
+    if row["expected"] == "yes" and row["role"] != "self":
+        return "confirm"
+    return row["expected"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -77,12 +86,13 @@ def main() -> None:
     rows = load(folder)
     read = legacy_reader() if args.legacy else new_reader()
     table: dict[str, Counter] = defaultdict(Counter)
-    reached_details = 0
+    reached_details = typed_as_yes = 0
     for row in rows:
         got = read(row["text"], row["role"])
         table[f"{row['role']:12s} {row['expected']:8s}"][got] += 1
         reached_details += row["expected"] == "proxy" and got == "yes"
-        wrong = got != {"proxy": "not_theirs"}.get(row["expected"], row["expected"])
+        typed_as_yes += row["expected"] == "proxy" and got in ("yes", "confirm")
+        wrong = got != expected_reading(row)
         if args.show_misses and wrong:
             print(f"  MISS [{row['role']}/{row['expected']}->{got}] {row['text']}")
     print(f"{folder.relative_to(ROOT)}: {len(rows)} replies")
@@ -90,10 +100,9 @@ def main() -> None:
     for key in sorted(table):
         print(f"  {key} -> " + ", ".join(f"{k} {n}" for k, n in table[key].most_common()))
     proxies = sum(1 for r in rows if r["expected"] == "proxy")
-    right = sum(
-        read(r["text"], r["role"]) == {"proxy": "not_theirs"}.get(r["expected"], r["expected"]) for r in rows
-    )
+    right = sum(read(r["text"], r["role"]) == expected_reading(r) for r in rows)
     print(f"  read exactly as expected: {right}/{len(rows)} ({right / len(rows):.1%})")
+    print(f"  proxy replies read as the person's own yes (asked to confirm with the button): {typed_as_yes}/{proxies}")
     print(f"  proxy replies that would reach the details step: {reached_details}/{proxies}")
 
 

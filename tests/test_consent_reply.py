@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.referrals.consent_reply import NO, NOT_THEIRS, UNCLEAR, YES, read_consent_reply
+from chatbot.referrals.consent_reply import CONFIRM, NO, NOT_THEIRS, UNCLEAR, YES, read_consent_reply
 
 PROXY_LEADS = ["", "yes ", "yeah ", "ok ", "fine ", "sure, ", "Yes. "]
 PROXY_CORES = [
@@ -37,9 +37,15 @@ def test_agreeing_for_someone_is_never_a_yes(lead, core, tail, role, shout):
 
 
 @pytest.mark.parametrize("text", REPORTED)
-def test_a_professional_reporting_the_patients_own_yes_is_a_yes(text):
+def test_a_professional_typing_the_patients_own_yes_is_asked_to_confirm_it_with_the_button(text):
     reading = read_consent_reply(text, "patient")
-    assert reading.decision == YES and "person has agreed" in reading.reason
+    assert reading.decision == CONFIRM and "person has agreed" in reading.reason
+
+
+@pytest.mark.parametrize("role", ["patient", "helper"])
+def test_for_someone_else_only_the_button_is_a_yes(role):
+    assert read_consent_reply("/affirm", role).decision == YES
+    assert read_consent_reply("yes", role).decision == CONFIRM
 
 
 @pytest.mark.parametrize(
@@ -85,12 +91,19 @@ ROLE_SLOT = {"self": "self", "professional": "patient", "helper": "helper"}
 
 @pytest.mark.parametrize("text,role", [(t, r) for t, r, e in _development_replies() if e == "proxy"])
 def test_no_proxy_reply_of_the_development_sets_is_read_as_a_yes(text, role):
-    assert read_consent_reply(text, ROLE_SLOT[role]).decision != YES
+    assert read_consent_reply(text, ROLE_SLOT[role]).decision not in (YES, CONFIRM)
+
+
+def _as_labelled(text: str, role: str, expected: str) -> bool:
+    got = read_consent_reply(text, ROLE_SLOT[role]).decision
+    if expected == "proxy":
+        return got in (NOT_THEIRS, UNCLEAR)  # either way nothing is sent, and we ask again
+    if expected == "yes" and role != "self":
+        return got == CONFIRM
+    return got == expected
 
 
 def test_the_development_sets_are_read_as_labelled_nearly_always():
     """A yes read as 'not theirs' only asks again; still, most replies must read as written."""
     rows = _development_replies()
-    right = sum(read_consent_reply(t, ROLE_SLOT[r]).decision == {"proxy": NOT_THEIRS}.get(e, e) or
-                (e == "proxy" and read_consent_reply(t, ROLE_SLOT[r]).decision == UNCLEAR) for t, r, e in rows)  # fmt: skip
-    assert right / len(rows) >= 0.95
+    assert sum(_as_labelled(*row) for row in rows) / len(rows) >= 0.95

@@ -27,6 +27,8 @@ TEXT_FIELDS = (
     "ask_again",
     "ask_again_patient",
     "not_theirs_to_give_patient",
+    "confirm_own_words_patient",
+    "confirm_yes_button_patient",
 )
 
 

@@ -8,7 +8,11 @@
 - `unclear`: a question back, a maybe, "I haven't asked her yet";
 - `not_theirs`: a professional or helper agreeing *for* the person ("on her
   behalf", "as her GP I consent", "I'm happy to", "I agree", "she'd want it"):
-  only the person can agree, so we say so kindly and ask them to ask the person now.
+  only the person can agree, so we say so kindly and ask them to ask the person now;
+- `confirm`: a professional or helper *typed* that the person agreed. Typed words
+  can hide a proxy yes no pattern foresees ("her daughter rang and said yes"), so
+  for someone else's consent only the button "Yes, they told me themselves" is a
+  yes: a typed report gets that one closed question first.
 with the reason, in words fit for the consent record. The rule is the same in
 every channel; buttons (`/affirm`, `/deny`) are a yes and a no said by the
 person the button names ("Yes, the patient agreed").
@@ -19,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-YES, NO, UNCLEAR, NOT_THEIRS = "yes", "no", "unclear", "not_theirs"
+YES, NO, UNCLEAR, NOT_THEIRS, CONFIRM = "yes", "no", "unclear", "not_theirs", "confirm"
 ON_BEHALF_ROLES = frozenset({"patient", "helper"})  # user_role: who the conversation is about
 
 _PERSON = (
@@ -134,9 +138,11 @@ def read_consent_reply(text: str, role: str | None) -> ConsentReading:
     normal = _normalise(raw)
     if not normal:
         return ConsentReading(UNCLEAR, "no words")
-    on_behalf = role in ON_BEHALF_ROLES
-    if on_behalf:
-        return _about_someone_else(normal, role)
+    if role in ON_BEHALF_ROLES:
+        reading = _about_someone_else(normal, role)
+        if reading.decision == YES:
+            return ConsentReading(CONFIRM, reading.reason + "; to be confirmed with the button")
+        return reading
     if _NO.search(normal) and not _YES.match(normal):
         return ConsentReading(NO, "said no")
     if _UNCLEAR.search(normal):
