@@ -7,9 +7,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.knowledge import vocab
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.triage import questions
+from chatbot.triage.service_status import service_status
 
 QUESTION_PREFIX = "ask_"
 
@@ -22,6 +22,10 @@ class ActionAnswerQuestion(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if intent == "ask_service_status":
+            status = service_status(tracker.latest_message.get("text") or "", current_catalogue())
+            dispatcher.utter_message(response=status.response, **status.values)
+            return []
         answers = {a.id: a for a in current_catalogue().knowledge.answers}
         answer = answers.get(_for_who_asks(intent.removeprefix(QUESTION_PREFIX), tracker))
         if answer is None:
@@ -70,10 +74,12 @@ class ActionListServicesInArea(Action):
         if area_id is None or area_id not in catalogue.areas:
             dispatcher.utter_message(response="utter_name_an_area")
             return []
+        nation = catalogue.nation_of(area_id)
         services = [s for s in catalogue.by_area.get(area_id, ()) if s.is_active]
-        national = [s for s in catalogue.by_area.get(vocab.NATIONAL_AREA_ID, ()) if s.is_active]
-        lines = [f"- {s.name}" for s in services] if area_id != vocab.NATIONAL_AREA_ID else []
-        lines.append(f"- and {len(national)} national services open to anyone in England")
+        national = [s for s in catalogue.by_area.get(nation, ()) if s.is_active]
+        lines = [f"- {s.name}" for s in services] if not catalogue.is_nation(area_id) else []
+        everywhere = catalogue.areas[nation].name
+        lines.append(f"- and {len(national)} national services open to anyone in {everywhere}")
         dispatcher.utter_message(
             response="utter_services_in_area", area=catalogue.areas[area_id].name, services="\n".join(lines)
         )

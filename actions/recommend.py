@@ -9,7 +9,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.knowledge import vocab
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.outcomes import record
 from chatbot.triage import recommend
@@ -39,7 +38,13 @@ class ActionRecommendServices(Action):
             dispatcher.utter_message(response="utter_no_recommendations")
             return [SlotSet("recommended_services", [])]
         area = catalogue.areas.get(profile.area_id or "")
-        if area and area.id != vocab.NATIONAL_AREA_ID and not result.local_found:
+        council = tracker.get_slot("area_council")
+        if area and area.is_nation and council:
+            # Honest about coverage: the council is named, and the routes are its nation's.
+            dispatcher.utter_message(
+                response="utter_no_local_services_yet", council=council, nation=area.name
+            )
+        elif area and not area.is_nation and not result.local_found:
             dispatcher.utter_message(response="utter_no_local_services", area=area.name)
         dispatcher.utter_message(response="utter_recommendations_intro")
         for match in result.matches:
@@ -50,12 +55,8 @@ class ActionRecommendServices(Action):
                 next_step=match.next_step,
                 last_verified=match.last_verified.strftime("%-d %B %Y"),
             )
-        for gone in result.unavailable:
-            dispatcher.utter_message(
-                response="utter_service_ended" if gone.status == "ended" else "utter_service_planned",
-                name=gone.name,
-                status_note=gone.status_note.strip(),
-            )
+        # Closed and planned services are not mentioned here, unasked: "is X still running?"
+        # and naming one get its status (actions/answers.py).
         dispatcher.utter_message(json_message={"recommendations": [m.as_payload() for m in result.matches]})
         if profile.role == "patient":
             summary = patient_summary(profile, result, catalogue, dt.date.today())

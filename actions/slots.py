@@ -18,6 +18,8 @@ from chatbot.nlu.facts import says_dont_know
 from chatbot.triage import questions
 from chatbot.triage.profile import Profile
 
+from .turns import slots_before_last_message
+
 TRIAGE_SLOTS = (
     "user_role",
     "work_status",
@@ -28,6 +30,8 @@ TRIAGE_SLOTS = (
     "gp_surgery_id",
     "age",
     "ready_to_work",
+    "benefits",
+    "circumstances",
 )
 CHOICES = {
     "user_role": questions.ROLES,
@@ -85,8 +89,20 @@ class TriageSlotChecks:
     def validate_gp_surgery_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         return {"gp_surgery_id": questions.read_gp_surgery(value, current_catalogue())}
 
+    def validate_benefits(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        earlier = slots_before_last_message(t).get("benefits")
+        return {"benefits": questions.read_list(value, vocab.BENEFITS, earlier)}
+
+    def validate_circumstances(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
+        earlier = slots_before_last_message(t).get("circumstances")
+        return {"circumstances": questions.read_list(value, vocab.CIRCUMSTANCES, earlier)}
+
     def validate_area_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         if value is None:
             return {}  # already read (Rasa may validate twice): keep the choice to offer
         answer = questions.read_area(value, current_catalogue())
-        return {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
+        return {
+            "area_id": answer.area_id,
+            "area_candidates": list(answer.candidates) or None,
+            "area_council": answer.council or None,  # "Cardiff": named back, with no local services
+        }

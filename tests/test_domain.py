@@ -29,7 +29,7 @@ def test_every_answer_has_a_question_intent_with_examples_and_a_rule(knowledge):
 
 
 def test_every_question_intent_has_an_answer_or_its_own_action(knowledge):
-    own_action = {"ask_services_in_area", "ask_referral_status"}
+    own_action = {"ask_services_in_area", "ask_referral_status", "ask_service_status"}
     for intent in DOMAIN["intents"]:
         if intent.startswith("ask_") and intent not in own_action:
             assert intent.removeprefix("ask_") in _answer_ids(knowledge), intent
@@ -97,3 +97,30 @@ def test_no_response_promises_what_we_must_never_do():
         for variant in variants:
             text = (variant.get("text") or "").lower()
             assert not any(b in text for b in banned), name
+
+
+def _settable_facts() -> set[tuple[str, str]]:
+    """(slot, value) pairs a button sets, or the fact extractor reads from free text."""
+    out = set()
+    for variants in DOMAIN["responses"].values():
+        for variant in variants:
+            for button in variant.get("buttons") or []:
+                for slot, value in re.findall(r'"(\w+)":\s*"([^"]*)"', button.get("payload", "")):
+                    out.add((slot, value))
+    phrases = yaml.safe_load((PROJECT_ROOT / "knowledge" / "phrases" / "facts.yaml").read_text())
+    for slot in ("work_status", "condition_category", "ready_to_work", "benefits", "circumstances_plain"):
+        out |= {(slot.removesuffix("_plain"), str(v)) for v in phrases[slot]}
+    out |= {("circumstances", v) for v in phrases["circumstances"]["words"]}
+    return out
+
+
+def test_every_fact_a_service_needs_can_be_asked_or_read_from_free_text(knowledge):
+    """Otherwise the service could never be recommended (issue 18: four services were not)."""
+    settable = _settable_facts()
+    for s in knowledge.services:
+        e = s.eligibility
+        needed = [("work_status", v) for v in e.work_statuses] + [("condition_category", v) for v in e.condition_categories]
+        needed += [("ready_to_work", v) for v in e.ready_to_work] + [("benefits", v) for v in e.benefits]
+        needed += [("circumstances", v) for v in e.circumstances]
+        for fact in needed:
+            assert fact in settable, (s.id, fact)

@@ -67,7 +67,7 @@ def test_the_users_md_receptionist_example(finder):
         ("manchesta", "area_id", "manchester"),
         ("N7", "area_id", "islington"),
         ("e14 3bq", "area_id", "tower-hamlets"),
-        ("SW1A 1AA", "area_id", "england"),  # a real postcode where we list no local services
+        ("SW1A 1AA", "area_id", "SW1A"),  # a real postcode where we list no local services: placed later
         ("unemployed, 34, N7", "age", "34"),
         ("i'm 52", "age", "52"),
         ("my fit note runs out friday", "has_fit_note", "yes"),

@@ -51,6 +51,7 @@ EXPECTED_STATUS = {
     "manchester-health-and-wellbeing-service": "planned",
     "islington-working-better": "ended",
     "national-work-and-health-programme": "ended",
+    "scotland-fair-start-scotland": "ended",  # no new starts after 31 March 2024 (gov.scot)
 }
 
 

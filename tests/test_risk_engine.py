@@ -92,6 +92,24 @@ def test_the_check_question_answered_yes_is_urgent_and_no_is_cleared():
     assert no.level == "none" and no.cleared
 
 
+def test_after_the_check_question_a_statement_is_not_a_yes():
+    recent = after("i feel like such a burden to everyone")
+    assert assess("maybe", recent).level == "urgent"  # a hedged short reply is a yes
+    statement = assess("im already doing cbt with talking therapies, week 5 of 8", recent)
+    assert statement.check_answer is None and statement.level != "urgent"
+
+
+def test_memory_alone_never_makes_an_ordinary_answer_urgent():
+    recent = after("i feel like such a burden to everyone")
+    for answer in ["out of work about 6 years, fibromyalgia", "she's 48, GP is St Johns Way", "NG24", "42"]:
+        assert assess(answer, recent).level != "urgent", answer
+
+
+@pytest.mark.parametrize("word", ["homeless", "overcoming", "overdone", "bearing", "blending", "worthiness"])
+def test_a_real_word_is_never_corrected_into_a_risk_word(word):
+    assert load_normaliser().normalise(word) == word
+
+
 def test_memory_is_read_from_the_risk_on_earlier_user_messages_only():
     recent = RecentSignals.from_risks([{"level": "check", "categories": ["suicide_self_harm"]}, None])
     assert recent.pending_check and recent.active

@@ -264,6 +264,25 @@ TABLE = [
         ),
     ),
 ]
+# The national routes of Scotland, Wales and Northern Ireland: offered only there.
+TABLE += [
+    ("scotland-no-one-left-behind", Profile(work_status="out_of_work", ready_to_work="yes", area_id="scotland"),
+     Profile(work_status="out_of_work", ready_to_work="yes", area_id="england")),
+    ("scotland-psychological-therapies", Profile(condition_category="mental_health", area_id="scotland"),
+     Profile(condition_category="mental_health", area_id="wales")),
+    ("wales-working-wales", Profile(work_status="out_of_work", age=30, area_id="wales"),
+     Profile(work_status="out_of_work", age=30, area_id="scotland")),
+    ("wales-primary-mental-health-support", Profile(condition_category="mental_health", area_id="wales"),
+     Profile(condition_category="mental_health", area_id="england")),
+    ("ni-jobs-and-benefits-office", Profile(work_status="out_of_work", area_id="northern_ireland"),
+     Profile(work_status="out_of_work", area_id="england")),
+    ("ni-access-to-work", Profile(work_status="in_work", area_id="northern_ireland"),
+     Profile(work_status="in_work", area_id="scotland")),
+    ("ni-condition-management-programme", Profile(work_status="off_sick", area_id="northern_ireland"),
+     Profile(work_status="off_sick", area_id="wales")),
+    ("ni-gp-talking-therapies", Profile(condition_category="mental_health", area_id="northern_ireland"),
+     Profile(condition_category="mental_health", area_id="scotland")),
+]  # fmt: skip
 NEVER_OFFERED = {
     "islington-peer-mentoring",
     "islington-icope-jobcentre",

@@ -6,10 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatbot.knowledge import vocab
+from chatbot.knowledge.vocab import NATIONS
 from chatbot.triage import Profile, recommend
+from chatbot.triage.recommend import MAX_CARDS
 from chatbot.triage.reasons import load_reasons
 
-AREAS = ["islington", "tower-hamlets", "nottinghamshire", "manchester", "england", None]
+AREAS = ["islington", "tower-hamlets", "nottinghamshire", "manchester", *NATIONS, None]
 SURGERIES = [
     None,
     "amwell-group-practice",
@@ -45,7 +47,8 @@ def test_nothing_ended_or_planned_is_ever_recommended(catalogue, profile):
 def test_every_recommendation_covers_the_area_or_is_national(catalogue, profile):
     for match in recommend(profile, catalogue, limit=50).matches:
         areas = catalogue.services[match.service_id].eligibility.areas
-        assert profile.area_id in areas or "england" in areas
+        nation = catalogue.nation_of(profile.area_id) or "england"
+        assert profile.area_id in areas or nation in areas
 
 
 @settings(max_examples=400, deadline=None)
@@ -54,7 +57,7 @@ def test_every_reason_is_true_of_the_profile(catalogue, profile):
     """Each reason is re-derived from the profile alone: only true facts may be said."""
     reasons = load_reasons()
     role = profile.role
-    true_phrases = {reasons.say("national", role)}
+    true_phrases = {reasons.say("national", role, nation=n.replace("_", " ").title()) for n in NATIONS}
     if profile.area_id in catalogue.areas:
         true_phrases.add(reasons.say("area", role, area=catalogue.areas[profile.area_id].name))
     if profile.work_status:
@@ -69,9 +72,9 @@ def test_every_reason_is_true_of_the_profile(catalogue, profile):
         true_phrases.add(
             reasons.say("condition", role, condition=reasons.label("condition", profile.condition_category))
         )
-    for c in profile.circumstances:
+    for c in profile.circumstances - {"none"}:
         true_phrases.add(reasons.say(f"circumstance.{c}", role))
-    for b in profile.benefits:
+    for b in profile.benefits - {"none"}:
         true_phrases.add(reasons.say("benefit", role, benefit=reasons.label("benefit", b)))
     for match in recommend(profile, catalogue, limit=50).matches:
         service = catalogue.services[match.service_id]
@@ -94,6 +97,19 @@ def test_every_reason_is_true_of_the_profile(catalogue, profile):
 
 @settings(max_examples=200, deadline=None)
 @given(profiles)
-def test_recommendations_are_at_most_three_and_distinct(catalogue, profile):
-    ids = [m.service_id for m in recommend(profile, catalogue).matches]
-    assert len(ids) <= 3 and len(ids) == len(set(ids))
+def test_recommendations_are_few_distinct_and_local_first(catalogue, profile):
+    matches = recommend(profile, catalogue).matches
+    ids = [m.service_id for m in matches]
+    assert len(ids) <= MAX_CARDS and len(ids) == len(set(ids))
+    assert [m.is_local for m in matches] == sorted((m.is_local for m in matches), reverse=True)
+    if any(m.is_local for m in matches):
+        assert sum(m.is_local for m in matches) <= 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(profiles)
+def test_no_service_is_offered_outside_the_nations_it_covers(catalogue, profile):
+    nation = catalogue.nation_of(profile.area_id) or "england"
+    for m in recommend(profile, catalogue).matches:
+        covered = {catalogue.nation_of(a) for a in catalogue.services[m.service_id].eligibility.areas}
+        assert nation in covered, (m.service_id, nation)

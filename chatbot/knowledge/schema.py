@@ -38,6 +38,11 @@ class Area:
     postcode_districts: tuple[str, ...] = ()
     partial_postcode_districts: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
+    nation: str = vocab.NATIONAL_AREA_ID  # a country area is its own nation
+
+    @property
+    def is_nation(self) -> bool:
+        return self.kind == "country"
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ class Service:
 
     @property
     def is_national(self) -> bool:
-        return vocab.NATIONAL_AREA_ID in self.eligibility.areas
+        return any(a in vocab.NATIONS for a in self.eligibility.areas)
 
 
 @dataclass(frozen=True)
@@ -275,12 +280,18 @@ def parse_area(data: Any, file: str, problems: list[Problem]) -> Area:
             "postcode_districts",
             "partial_postcode_districts",
             "source",
+            "nation",
         }
     )
+    ident = r.ident("id")
+    kind = r.choice("kind", vocab.AREA_KINDS)
+    nation = ident if kind == "country" else r.choice("nation", vocab.NATIONS, required=False)
+    nation = nation or vocab.NATIONAL_AREA_ID
     return Area(
-        id=r.ident("id"),
+        nation=nation,
+        id=ident,
         name=r.text("name"),
-        kind=r.choice("kind", vocab.AREA_KINDS),
+        kind=kind,
         aliases=tuple(a.lower() for a in r.strings("aliases")),
         towns=r.strings("towns"),
         postcode_districts=_upper_districts(r, "postcode_districts"),

@@ -15,7 +15,8 @@ CONDITION_CATEGORIES = (
     "prefer_not_to_say",
 )
 READY_TO_WORK = ("yes", "no", "not_sure")
-BENEFITS = ("esa_wrag", "esa_support_group", "universal_credit", "pip", "none")
+# "esa" is ESA with its group not said; "jsa" is Jobseeker's Allowance.
+BENEFITS = ("esa_wrag", "esa_support_group", "esa", "universal_credit", "pip", "jsa", "none")
 CIRCUMSTANCES = (
     "in_talking_therapy",
     "secondary_mental_health_care",
@@ -23,9 +24,13 @@ CIRCUMSTANCES = (
     "several_problems",
     "work_programme_leaver",
     "non_medical_needs",
+    "none",  # asked, and none of these
 )
 STATUSES = ("active", "planned", "ended")
 REFERRAL_METHODS = ("email", "webhook", "self_referral", "via_professional", "none")
 REFERRERS = ("self", "professional")
 AREA_KINDS = ("london_borough", "metropolitan_borough", "county", "unitary", "country")
-NATIONAL_AREA_ID = "england"
+NATIONAL_AREA_ID = "england"  # the nation of every covered area today, and the default
+# The four nations, each an area of kind `country` in knowledge/areas.yaml: national
+# services list the nations they cover, and a place outside the covered areas is placed in one.
+NATIONS = ("england", "scotland", "wales", "northern_ireland")

@@ -19,10 +19,11 @@ import yaml
 
 from chatbot.knowledge import vocab
 from chatbot.knowledge.loader import Knowledge, read_knowledge
+from chatbot.knowledge.places import Places, load_places
 
 from .durations import find_durations
 
-PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_work")
+PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_work", "benefits")
 
 # A full postcode ("N7 0JG") or its outward code alone ("N7").
 _POSTCODE = re.compile(
@@ -75,7 +76,7 @@ class _AreaTerm:
 
 
 class FactFinder:
-    def __init__(self, phrases: dict, knowledge: Knowledge):
+    def __init__(self, phrases: dict, knowledge: Knowledge, places: Places | None = None):
         # spaCy here, not at the top: the action server imports this module's small text
         # helpers, and spaCy brings TensorFlow with it (about 5 s and 400 MB per process).
         import spacy
@@ -90,6 +91,7 @@ class FactFinder:
         self._areas: dict[str, _AreaTerm] = {}  # postcode districts
         self._add_everyday_phrases(phrases)
         self._add_phrases_in_context(phrases)
+        self._places = places
         self._add_places_and_surgeries(knowledge)
         self._helper_family = {w.lower() for w in phrases["role_needs_context"]}
         self._known_words, self._misspelt = self._misspellings(phrases, knowledge)
@@ -108,6 +110,11 @@ class FactFinder:
         owners = phrases["needs_owner"]["owners"]
         for value, words in phrases["needs_owner"]["words"].items():
             self._add_owned("condition_category", value, owners, words)
+        being_in = phrases["circumstances"]
+        for value, words in being_in["words"].items():
+            self._add_owned("circumstances", value, being_in["owners"], words)
+        for value, words in phrases["circumstances_plain"].items():
+            self._add("circumstances", value, words)
         held = phrases["fit_note_held"]
         self._add_owned("has_fit_note", "yes", held["owners"], held["notes"])
         self._followed.add(
@@ -142,6 +149,18 @@ class FactFinder:
                 self._areas.setdefault(district.upper(), _AreaTerm((area.id,), True))
         for name, ids in names.items():
             self._add("area_id", _area_value(tuple(sorted(ids)), partial=False), [name])
+        # Every other UK council and town (knowledge/places/): "place:<council>", placed in its
+        # covered area or nation by chatbot.triage.questions.read_area.
+        self._whole_message_places: dict[str, str] = {}
+        if self._places is not None:
+            for name, councils in self._places.names().items():
+                if name in names or len(name) < 3:
+                    continue
+                value = "place:" + ",".join(councils)
+                if name in self._places.whole_message_only:
+                    self._whole_message_places[name] = value
+                else:
+                    self._add("area_id", value, [name])
         for gp in knowledge.gp_surgeries:
             self._add("gp_surgery_id", gp.id, [gp.name, *gp.aliases])
 
@@ -223,6 +242,9 @@ class FactFinder:
             body = doc[start:end] if negative else _without_owner(doc[start:end])
             candidates.append(Fact(entity, value, body.start_char, body.end_char))
         candidates += self._postcodes(text)
+        whole = " ".join(text.lower().strip(" .!").split())
+        if whole in self._whole_message_places:  # "Sale", "March": a place only as the whole reply
+            candidates.append(Fact("area_id", self._whole_message_places[whole], 0, len(text)))
         for m in _AGE.finditer(text):
             group = next(g for g in "abc" if m.group(g))
             if group == "c" and m.group(group) == text.strip(" .!"):
@@ -251,8 +273,10 @@ class FactFinder:
             full = bool(m.group("inward"))
             if term is not None:
                 value = _area_value(term.ids, term.partial)
-            elif full or m.group("district").isupper():
-                value = vocab.NATIONAL_AREA_ID  # a real-looking postcode we hold no local services for
+            elif (full or m.group("district").isupper()) and (
+                self._places is None or self._places.is_postcode_district(district)
+            ):
+                value = district  # a real postcode outside the covered areas: read_area places it
             else:
                 continue  # lower-case "b4" is text-speak, not Birmingham
             found.append(Fact("area_id", value, m.start(), m.end()))
@@ -366,4 +390,4 @@ def means_myself(text: str) -> bool:
 @lru_cache(maxsize=2)
 def load_fact_finder(knowledge_dir: Path) -> FactFinder:
     phrases = yaml.safe_load((knowledge_dir / "phrases" / "facts.yaml").read_text(encoding="utf-8"))
-    return FactFinder(phrases, read_knowledge(knowledge_dir))
+    return FactFinder(phrases, read_knowledge(knowledge_dir), load_places(knowledge_dir))

@@ -37,6 +37,7 @@ MAX_SEGMENTS = 60
 SEGMENT_WORDS = 40
 WHOLE_MESSAGE_CHARS = 400  # a run-on sentence is read in windows of this many words
 MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
+CHECK_ANSWER_WORDS = 6  # a hedged yes ("maybe", "i am") answers the check only in a reply this short
 RESOLVABLE = frozenset({"medical_emergency"})  # what a past-and-resolved cue may take away (not an overdose:
 # "took them this morning, I feel ok now" is an emergency)
 ABOUT_OTHER_ROLES = frozenset({"patient", "helper", "professional", "someone_else"})
@@ -87,6 +88,7 @@ class RiskEngine:
         ]
         self._continuation = [re.compile(p) for p in lexicon.get("continuation_cues", [])]
         self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
+        self._yes_short = [re.compile(p) for p in lexicon.get("check_yes_short", [])]
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
         self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
         self._acknowledged = [re.compile(p) for p in lexicon.get("acknowledgements", [])]
@@ -120,8 +122,9 @@ class RiskEngine:
         classifier = self.classifier
         scores = classifier.scores(segments)
         factor = MEMORY_FACTOR if recent.active else 1.0
-        t_check, t_urgent = classifier.thresholds.check * factor, classifier.thresholds.urgent * factor
+        t_check = classifier.thresholds.check * factor
         about_votes = []
+        lowered_only: set[str] = set()  # categories the classifier saw only below its usual threshold
         # Per-sentence patterns are needed only to place a medical emergency beside (or away
         # from) a resolved cue; most messages have none, and skip the cost.
         resolvable_found = RESOLVABLE & (set(found.urgent) | set(found.check))
@@ -138,10 +141,15 @@ class RiskEngine:
                 continue
             about_votes.append(float(scores.other[i]))
             sure_it_is_now = scores.urgent[i] >= classifier.thresholds.urgent_level
-            if (risk >= t_urgent and scores.urgent[i] >= 0.5) or sure_it_is_now:
+            # Memory lowers the bar for noticing, not for urgency: urgent at the usual thresholds only.
+            if (risk >= classifier.thresholds.urgent and scores.urgent[i] >= 0.5) or (
+                sure_it_is_now and risk >= classifier.thresholds.check
+            ):
                 urgent.setdefault(category, "classifier")
             else:
                 check.setdefault(category, "classifier")
+            if risk < classifier.thresholds.check:
+                lowered_only.add(category)
 
         # The one layer that lowers: a medical emergency seen only beside "last year",
         # "recovered", "no seizure in two years"...
@@ -154,19 +162,24 @@ class RiskEngine:
         if answer == "yes":
             for category in recent.categories or ("suicide_self_harm",):
                 urgent.setdefault(category, "check_answer")
+        # After a signal, a new sign is read as urgent, but not one the classifier saw only
+        # because memory lowered its threshold: that stays a check, so one false alarm
+        # cannot snowball into urgent routes for every answer that follows.
+        strong_check = {c: v for c, v in check.items() if not (v == "classifier" and c in lowered_only)}
         if recent.active and not urgent and not answer:
-            if check or any(p.search(whole) for p in self._continuation):
-                for category in check or dict.fromkeys(recent.categories or ("suicide_self_harm",)):
+            if strong_check or any(p.search(whole) for p in self._continuation):
+                for category in strong_check or dict.fromkeys(recent.categories or ("suicide_self_harm",)):
                     urgent.setdefault(category, "memory")
-                check = {}
-        if recent.active and check:  # after a signal, any new sign is read as urgent
-            for category, layer in check.items():
+                check = {c: v for c, v in check.items() if c not in urgent}
+        if recent.active and strong_check:
+            for category, layer in strong_check.items():
                 urgent.setdefault(category, layer)
-            check = {}
+            check = {c: v for c, v in check.items() if c not in urgent}
 
         # Right after the urgent routes, a message that neither carries risk nor acknowledges
         # them (a triage answer, "islington") gets them once more, not the next form question;
-        # a check question that got neither yes nor no is asked once more.
+        # a check question that got neither yes nor no is asked once more ("its dark now"
+        # after "when it gets dark" is not an answer, and may be the most urgent message).
         if not urgent and not check and not recent.last_repeated:
             carried = recent.categories or ("suicide_self_harm",)
             if recent.last_urgent and not any(p.search(whole) for p in self._acknowledged):
@@ -211,6 +224,10 @@ class RiskEngine:
         if any(p.search(normal) for p in self._no):
             return "no"
         if any(p.search(normal) for p in self._yes):
+            return "yes"
+        # "i am", "maybe", "not sure" answer the question only as a short reply: "i am already
+        # doing cbt with talking therapies" is a statement, read on its own merits.
+        if len(normal.split()) <= CHECK_ANSWER_WORDS and any(p.search(normal) for p in self._yes_short):
             return "yes"
         return None
 

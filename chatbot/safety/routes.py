@@ -83,8 +83,12 @@ class Routes:
 
 
 def nation_of(area_id: str | None) -> str | None:
-    """Every area in knowledge/areas.yaml today, and the national fallback, is in England."""
-    return "england" if area_id else None
+    """The nation of an area of knowledge/areas.yaml (a nation is an area too), if known."""
+    if not area_id:
+        return None
+    from chatbot.knowledge.runtime import current_catalogue  # the catalogue is loaded lazily
+
+    return current_catalogue().nation_of(area_id) or "england"
 
 
 @lru_cache(maxsize=1)

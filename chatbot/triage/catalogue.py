@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from chatbot.knowledge import vocab
+from chatbot.config import load_settings
 from chatbot.knowledge.loader import Knowledge
+from chatbot.knowledge.places import Places, load_places
 from chatbot.knowledge.schema import Area, GpSurgery, Service
 
 # A full UK postcode ("E14 3BQ") or an outward code alone ("N19").
@@ -26,6 +27,7 @@ class AreaMatch:
     candidates: tuple[str, ...] = ()
     matched: str = ""
     needs_confirmation: bool = False
+    council: str = ""  # the council's name, for a place outside every covered area
 
 
 # The taxonomy tag of a council's front door to employment support (knowledge/services/).
@@ -33,8 +35,9 @@ SINGLE_POINT_OF_ACCESS = "single-point-of-access"
 
 
 class Catalogue:
-    def __init__(self, knowledge: Knowledge):
+    def __init__(self, knowledge: Knowledge, places: Places | None = None):
         self.knowledge = knowledge
+        self.places = places or load_places(load_settings().knowledge_dir)
         self.services: dict[str, Service] = {s.id: s for s in knowledge.services}
         self.areas: dict[str, Area] = {a.id: a for a in knowledge.areas}
         self.gp_surgeries: dict[str, GpSurgery] = {g.id: g for g in knowledge.gp_surgeries}
@@ -53,11 +56,45 @@ class Catalogue:
                 self._terms[district].append((area.id, "partial_postcode"))
         # Longest first, so "tower hamlets" wins over a shorter name inside it.
         self._terms_longest_first = sorted(self._terms, key=len, reverse=True)
+        self._place_names = self.places.names()
+        self._place_names_longest_first = sorted(self._place_names, key=len, reverse=True)
         self._surgery_terms = {}
         for gp in knowledge.gp_surgeries:
             for name in {gp.name, *gp.aliases}:
                 self._surgery_terms[_normalise(name)] = gp.id
         self._surgery_terms_longest_first = sorted(self._surgery_terms, key=len, reverse=True)
+
+    def nation_of(self, area_id: str | None) -> str | None:
+        area = self.areas.get(area_id or "")
+        return area.nation if area else None
+
+    def is_nation(self, area_id: str | None) -> bool:
+        area = self.areas.get(area_id or "")
+        return bool(area and area.is_nation)
+
+    def place_of_council(self, council_id: str) -> AreaMatch:
+        """A council of knowledge/places/: its covered area if we have one, else its nation."""
+        council = self.places.councils.get(council_id)
+        if council is None:
+            return AreaMatch(None)
+        for candidate in (council.id, council.within):
+            if candidate in self.areas and not self.areas[candidate].is_nation:
+                return AreaMatch(candidate, (candidate,), matched=council.name)
+        return AreaMatch(council.nation, (council.nation,), matched=council.name, council=council.name)
+
+    def place_of_postcode(self, district: str) -> AreaMatch:
+        """An outward code outside every covered area's own list: its council, else its nation."""
+        councils = self.places.councils_of_postcode(district)
+        if councils:
+            places = [self.place_of_council(c) for c in councils]
+            areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
+            if len(areas) == 1:
+                return replace(places[0], matched=district)
+            return AreaMatch(None, areas, matched=district, needs_confirmation=True)
+        nations = self.places.nations_of_postcode(district)
+        if len(nations) == 1:
+            return AreaMatch(nations[0], nations, matched=district)
+        return AreaMatch(None, nations, matched=district, needs_confirmation=bool(nations))
 
     def single_point_of_access(self, area_id: str) -> Service | None:
         """The area's front door for a call-back: tagged so in knowledge/, and taking referrals from us."""
@@ -73,8 +110,8 @@ class Catalogue:
     def resolve_area(self, text: str) -> AreaMatch:
         """Place a borough, county, town or postcode in an area of the catalogue.
 
-        A UK postcode outside every listed area is in England as far as we
-        know, so it resolves to the national area.
+        Outside the covered areas, any UK council, town or postcode resolves to its
+        nation through knowledge/places/, with the council named (`council`).
         """
         normal = _normalise(text)
         if not normal:
@@ -90,19 +127,38 @@ class Catalogue:
                     break
         if not hits:
             postcode = _POSTCODE.search(text.upper())
-            if postcode:
+            if postcode and self.places.is_postcode_district(postcode.group(1)):
                 district = postcode.group(1)
                 hits = self._terms.get(district)
                 if not hits:
-                    return AreaMatch(vocab.NATIONAL_AREA_ID, matched=district)
+                    return self.place_of_postcode(district)
                 normal = district
         if not hits:
-            return AreaMatch(None)
+            return self._place_named(normal)
         ids = tuple(sorted({area_id for area_id, _ in hits}))
         if len(ids) > 1:
             return AreaMatch(None, candidates=ids, matched=normal, needs_confirmation=True)
         partial = all(kind == "partial_postcode" for _, kind in hits)
         return AreaMatch(ids[0], candidates=ids, matched=normal, needs_confirmation=partial)
+
+    def _place_named(self, normal: str) -> AreaMatch:
+        """A council or town anywhere in the UK, named in the text (longest name first)."""
+        lowered = normal.lower()
+        ids = self._place_names.get(lowered)
+        if ids is None:
+            for name in self._place_names_longest_first:
+                if len(name) > 3 and name not in self.places.whole_message_only and re.search(
+                    rf"\b{re.escape(name)}\b", lowered
+                ):
+                    ids = self._place_names[name]
+                    break
+        if not ids:
+            return AreaMatch(None)
+        places = [self.place_of_council(c) for c in ids]
+        areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
+        if len(areas) == 1:
+            return places[0]
+        return AreaMatch(None, areas, matched=normal, needs_confirmation=True)
 
     def resolve_gp_surgery(self, text: str) -> str | None:
         normal = _normalise(text)

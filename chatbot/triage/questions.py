@@ -21,7 +21,7 @@ from .recommend import recommend
 SKIPPED = "unknown"  # the person chose not to answer
 OFF_SICK_QUESTIONS = ("weeks_off_sick", "has_fit_note")
 # Asked only where they matter, in this order.
-QUESTIONS_WHERE_THEY_MATTER = ("ready_to_work", "age", "gp_surgery_id")
+QUESTIONS_WHERE_THEY_MATTER = ("ready_to_work", "age", "benefits", "circumstances", "gp_surgery_id")
 MAX_WEEKS = 52 * 20
 AGE_RANGE = (10, 110)
 ROLES = ("self", "patient", "helper")
@@ -45,7 +45,29 @@ def profile_from_answers(answers: Mapping[str, Any]) -> Profile:
         gp_surgery_id=known("gp_surgery_id"),
         age=int(age) if age is not None else None,
         ready_to_work=known("ready_to_work"),
+        benefits=_known_set(answers.get("benefits")),
+        circumstances=_known_set(answers.get("circumstances")),
     )
+
+
+def _known_set(value: Any) -> frozenset[str]:
+    """A list slot as a set; skipped ("unknown") or missing is the empty set, 'not known'."""
+    values = [value] if isinstance(value, str) else list(value or [])
+    return frozenset(v for v in values if v not in (None, SKIPPED, ""))
+
+
+def read_list(value: Any, allowed: tuple[str, ...], earlier: Any) -> list[str] | str | None:
+    """A benefits or circumstances answer, added to what was said before; 'none' stands alone."""
+    said = [value] if isinstance(value, str) else list(value or [])
+    if SKIPPED in said:
+        return SKIPPED
+    said = [v for v in said if v in allowed]
+    if not said:
+        return None
+    if said == ["none"] or set(said) == {"none"}:
+        return ["none"]
+    before = [v for v in ([earlier] if isinstance(earlier, str) else list(earlier or [])) if v in allowed]
+    return sorted({*before, *said} - {"none", SKIPPED})
 
 
 def questions_to_ask(answers: Mapping[str, Any], catalogue: Catalogue) -> list[str]:
@@ -69,6 +91,7 @@ def questions_to_ask(answers: Mapping[str, Any], catalogue: Catalogue) -> list[s
 class AreaAnswer:
     area_id: str | None
     candidates: tuple[str, ...] = ()  # ask the person to choose between these
+    council: str = ""  # a council outside the covered areas, named back to the person
 
 
 def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
@@ -84,13 +107,19 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
         return AreaAnswer(areas[0]) if len(areas) == 1 else AreaAnswer(None, areas)
     if text in catalogue.areas:
         return AreaAnswer(text)
+    if text.startswith("place:"):
+        places = [catalogue.place_of_council(c) for c in text.removeprefix("place:").split(",")]
+        areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
+        if len(areas) == 1:
+            return AreaAnswer(areas[0], council=places[0].council)
+        return AreaAnswer(None, areas)
     match = catalogue.resolve_area(text)  # typed text from an older client, or a button
     if match.needs_confirmation:
         return AreaAnswer(
             None,
             match.candidates if len(match.candidates) > 1 else (*match.candidates, vocab.NATIONAL_AREA_ID),
         )
-    return AreaAnswer(match.area_id)
+    return AreaAnswer(match.area_id, council=match.council)
 
 
 def read_weeks(value: Any) -> float | str | None:

@@ -18,7 +18,15 @@ from .catalogue import Catalogue
 from .profile import Profile
 from .reasons import Reasons, load_reasons
 
-MAX_MATCHES = 3
+MAX_MATCHES = 3  # local services shown; the best national routes are always shown beside them
+MAX_CARDS = 4  # local and national together
+# A service tagged so in knowledge/ (Jobcentre Plus) is where anyone can start: shown when
+# nothing more specific fits, never in place of a service that fits the person's needs.
+FALLBACK_TAG = "fallback"
+# People with a job, or looking for one, are of working age: an age rule of "16 or over" is
+# met without asking. Students and others are asked.
+WORKING_AGE_STATUSES = frozenset({"in_work", "off_sick", "out_of_work", "self_employed"})
+WORKING_AGE_MIN = 18
 
 
 @dataclass(frozen=True)
@@ -71,13 +79,15 @@ def recommend(
 ) -> Recommendation:
     reasons = reasons or load_reasons()
     area_id = profile.area_id if profile.area_id in catalogue.areas else None
-    local_ids = [area_id] if area_id and area_id != vocab.NATIONAL_AREA_ID else []
+    local_ids = [area_id] if area_id and not catalogue.is_nation(area_id) else []
+    # National routes are those of the person's nation; England's until we know where they live.
+    nation = catalogue.nation_of(area_id) or vocab.NATIONAL_AREA_ID
     scored: list[tuple[int, int, str, Match]] = []
     unavailable: list[Unavailable] = []
     could_ask: set[str] = set()
     could_ask_national: set[str] = set()
     seen: set[str] = set()
-    for scope, area in [(0, a) for a in local_ids] + [(1, vocab.NATIONAL_AREA_ID)]:
+    for scope, area in [(0, a) for a in local_ids] + [(1, nation)]:
         for service in catalogue.by_area.get(area, ()):
             if service.id in seen:
                 continue
@@ -106,10 +116,18 @@ def recommend(
                 is_local=scope == 0,
                 takes_warm_referral=service.referral.takes_warm_referral,
             )
-            # Local first; then the more specific fit (more criteria met); then id.
-            scored.append((scope, -fit.criteria, service.id, match))
-    scored.sort(key=lambda item: item[:3])
-    matches = tuple(m for *_, m in scored[:limit])
+            # Local first; a fallback last; then the closer fit (more of the person's needs met).
+            fallback = FALLBACK_TAG in service.taxonomy
+            scored.append((scope, fallback, -fit.criteria, service.id, match))
+    scored.sort(key=lambda item: item[:4])
+    local = [m for scope, *_, m in scored if scope == 0][:limit]
+    national = [m for scope, fallback, *_, m in scored if scope == 1 and not fallback]
+    fallbacks = [m for scope, fallback, *_, m in scored if scope == 1 and fallback]
+    # Beside local services, the best national route; with none local, up to `limit` national
+    # ones, a fallback only where nothing more specific fills the list.
+    room = max(1, MAX_CARDS - len(local))
+    national_shown = (national or fallbacks)[:room] if local else (national + fallbacks)[:limit]
+    matches = tuple(local + national_shown)
     return Recommendation(
         matches=matches,
         local_found=any(m.is_local for m in matches),
@@ -142,8 +160,8 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
             fit.criteria += 1
             fit.reasons.append(reason())
 
-    if area == vocab.NATIONAL_AREA_ID:
-        fit.reasons.append(reasons.say("national", role))
+    if catalogue.is_nation(area):
+        fit.reasons.append(reasons.say("national", role, nation=catalogue.areas[area].name))
     else:
         fit.criteria += 1
         fit.reasons.append(reasons.say("area", role, area=catalogue.areas[area].name))
@@ -173,6 +191,8 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
                 lambda: reasons.say("weeks_off_sick.at_most", role, weeks=_num(w.at_most)),
             )
     if e.condition_categories:
+        if p.condition_category in e.condition_categories:
+            fit.criteria += 1  # made for the person's condition: the closest fit of all
         need(
             p.condition_category is not None,
             p.condition_category in e.condition_categories,
@@ -181,7 +201,9 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
                 "condition", role, condition=reasons.label("condition", p.condition_category)
             ),
         )
-    if e.age is not None:
+    if e.age is not None and p.age is None and _working_age_meets(e.age, p):
+        fit.criteria += 1  # of working age, as far as any rule of "16 or over" needs
+    elif e.age is not None:
         lo, hi = e.age.min, e.age.max
         ok = p.age is not None and (lo is None or p.age >= lo) and (hi is None or p.age <= hi)
         need(
@@ -203,7 +225,7 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
             lambda: reasons.say("gp_surgery", role, surgery=surgery.name),
         )
     if e.benefits:
-        held = sorted(p.benefits & set(e.benefits))
+        held = sorted(p.benefits & set(e.benefits), key=list(e.benefits).index)
         need(
             bool(p.benefits),
             bool(held),
@@ -219,9 +241,22 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
         )
     if e.circumstances:
         held = sorted(p.circumstances & set(e.circumstances))
-        # Circumstances are only known when the person told us; absence is "not known".
-        need(bool(held), bool(held), "circumstances", lambda: reasons.say(f"circumstance.{held[0]}", role))
+        # Known once the person said one, or answered the question ("none of these").
+        need(
+            bool(p.circumstances),
+            bool(held),
+            "circumstances",
+            lambda: reasons.say(f"circumstance.{held[0]}", role),
+        )
     return fit
+
+
+def _working_age_meets(age_rule, p: Profile) -> bool:
+    return (
+        age_rule.max is None
+        and (age_rule.min or 0) <= WORKING_AGE_MIN
+        and p.work_status in WORKING_AGE_STATUSES
+    )
 
 
 def _num(value: float) -> str:
