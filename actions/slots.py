@@ -81,7 +81,10 @@ class TriageSlotChecks:
         return self._choice("ready_to_work", value)
 
     def validate_weeks_off_sick(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
-        return {"weeks_off_sick": questions.read_weeks(value)}
+        weeks = questions.read_weeks(value)
+        if weeks not in (None, questions.SKIPPED) and t.get_slot("work_status") is None:
+            return {"weeks_off_sick": weeks, "work_status": "off_sick"}  # "off 12/52": time off sick
+        return {"weeks_off_sick": weeks}
 
     def validate_age(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         return {"age": questions.read_age(value)}

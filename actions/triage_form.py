@@ -21,7 +21,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 
 from chatbot.knowledge.runtime import current_catalogue
-from chatbot.nlu.facts import bare_number, means_myself, says_dont_know, speaks_for_self, yes_or_no
+from chatbot.nlu.facts import (
+    bare_number,
+    means_myself,
+    says_dont_know,
+    speaks_for_self,
+    speaks_of_someone_else,
+    yes_or_no,
+)
 from chatbot.nlu.facts_mean_inform import is_question
 from chatbot.triage import questions
 
@@ -95,8 +102,15 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
     def extract_user_role(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if self._asked("user_role", tracker) and means_myself(_text(tracker)):
             return {"user_role": "self"}
-        # Someone telling their own story in the first person speaks for themself.
         entities = tracker.latest_message.get("entities") or []
+        said_role = any(e.get("entity") == "user_role" for e in entities)
+        if self._asked("user_role", tracker) and not said_role and not tracker.get_slot("user_role"):
+            # The reply to "Who is this for?" tells a story instead: its pronouns say whose.
+            if speaks_of_someone_else(_text(tracker)):
+                return {"user_role": "helper"}
+            if speaks_for_self(_text(tracker)):
+                return {"user_role": "self"}
+        # Someone telling their own story in the first person speaks for themself.
         if tracker.get_slot("user_role") or _intent(tracker) not in ("inform", "correct") or not entities:
             return (
                 self._button_title_answer("user_role", tracker, domain)

@@ -55,7 +55,7 @@ _RATE_BEFORE = re.compile(
 )
 
 _SINCE = re.compile(
-    rf"\bsince\s+(?:(?:just\s+)?(?P<rel>after|before)\s+)?(?:(?P<part>{_parts})\s+)?(?:(?:about|around)\s+)?"
+    rf"\bsince\s+(?:(?:about|around|roughly|approx|approximately|like)\s+)?(?:(?:just\s+)?(?P<rel>after|before)\s+)?(?:(?P<part>{_parts})\s+)?(?:(?:about|around)\s+)?"
     rf"(?:the\s+)?(?:"
     rf"(?P<day1>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<month1>{_months})\b"
     rf"|(?P<month2>{_months})\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b"
@@ -66,6 +66,9 @@ _SINCE = re.compile(
     rf")",
     re.IGNORECASE,
 )
+# Clinical shorthand: "12/52" is 12 weeks, "3/12" three months, "5/7" five days.
+_CLINICAL = re.compile(r"(?<![\d/])(?P<n>\d{1,2})/(?P<of>52|12|7)(?![\d/])")
+_CLINICAL_WEEKS = {"52": 1.0, "12": 52 / 12, "7": 1 / 7}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -83,6 +86,9 @@ def find_durations(text: str, today: dt.date) -> list[Duration]:
         started = _since_date(m, today)
         if started is not None and started <= today:
             found.append(Duration(m.start(), m.end(), round((today - started).days / 7, 1)))
+    for m in _CLINICAL.finditer(text):
+        if not any(d.start <= m.start() < d.end for d in found):
+            found.append(Duration(m.start(), m.end(), round(int(m["n"]) * _CLINICAL_WEEKS[m["of"]], 1)))
     for m in _AMOUNT.finditer(text):
         if (
             _RATE_AFTER.match(text, m.end())

@@ -44,6 +44,7 @@ _HELPER_AFTER = {
     "does", "keeps", "hurt", "struggling", "off", "lives", "works", ",", "of", "suffers",
 }  # fmt: skip
 _SHORT_MESSAGE_TOKENS = 5
+_OFF_BEFORE = re.compile(r"\b(?:off|since|signed off|sick for|been off|off work|off sick|absent)\b[\w\s]{0,12}$", re.I)
 # "not ready [to [go] [back] [to] work]": the negative claims the whole phrase.
 _OPTIONAL_TO_WORK = [
     {"LOWER": {"IN": ["to", "for"]}, "OP": "?"},
@@ -251,7 +252,13 @@ class FactFinder:
                 continue  # a reply of just a number answers whatever we asked (see actions/)
             if 14 <= int(m.group(group)) <= 99:
                 candidates.append(Fact("age", m.group(group), m.start(group), m.end(group)))
-        for d in find_durations(text, today):
+        durations = find_durations(text, today)
+        if len(durations) > 1:
+            # "off 12/52, FN for a further 4/52": the time off is the one said beside "off"
+            # or "since"; else the first. A slot holds one value, so only that one is kept.
+            beside_off = [d for d in durations if _OFF_BEFORE.search(text[max(0, d.start - 25) : d.start])]
+            durations = (beside_off or durations)[:1]
+        for d in durations:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
         return _longest_without_overlap(candidates)
 
@@ -350,6 +357,11 @@ _DONT_KNOW = re.compile(
 def speaks_for_self(text: str) -> bool:
     """A message in the first person about nobody else ("I've been off with stress")."""
     return bool(_FIRST_PERSON.search(text or "")) and not _THIRD_PERSON.search(text or "")
+
+
+def speaks_of_someone_else(text: str) -> bool:
+    """'he's 41, was a chef': told about another person (read only as an answer to 'Who is this for?')."""
+    return bool(_THIRD_PERSON.search(text or ""))
 
 
 def bare_number(text: str) -> float | None:
