@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.outcomes import record
 from chatbot.triage import recommend
+from chatbot.triage.recommend import facts_line
 from chatbot.triage.summary import patient_summary
 
 from .slots import profile_from_tracker
@@ -54,6 +55,8 @@ class ActionRecommendServices(Action):
                 reasons="; ".join(match.reasons),
                 next_step=match.next_step,
                 last_verified=match.last_verified.strftime("%-d %B %Y"),
+                facts=facts_line(match, dt.date.today()),
+                caveats="".join(f"Good to know: {c}\n" for c in match.caveats),
             )
         # Closed and planned services are not mentioned here, unasked: "is X still running?"
         # and naming one get its status (actions/answers.py).

@@ -103,9 +103,9 @@ class TriageSlotChecks:
     def validate_area_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         if value is None:
             return {}  # already read (Rasa may validate twice): keep the choice to offer
-        answer = questions.read_area(value, current_catalogue())
-        return {
-            "area_id": answer.area_id,
-            "area_candidates": list(answer.candidates) or None,
-            "area_council": answer.council or None,  # "Cardiff": named back, with no local services
-        }
+        catalogue = current_catalogue()
+        answer = questions.read_area(value, catalogue)
+        slots = {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
+        if value not in catalogue.areas:  # a place just named, not the id read already
+            slots["area_council"] = answer.council or None  # "Cardiff": named, with no local services
+        return slots

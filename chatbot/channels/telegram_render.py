@@ -142,12 +142,15 @@ def _card_text(card: dict) -> str:
         lines.append(f"Why it fits: {reasons}.")
     if card.get("next_step"):
         lines.append(f"What happens next: {card['next_step']}")
+    lines += [f"Good to know: {c}" for c in card.get("caveats") or []]
     checked = str(card.get("last_verified") or "")
     try:
         checked = dt.date.fromisoformat(checked).strftime("%-d %B %Y")
     except ValueError:
         pass
-    if checked:
+    if card.get("facts_note"):
+        lines.append(f"({card['facts_note']})")
+    elif checked:
         lines.append(f"(Facts last checked {checked}.)")
     return "\n".join(lines)
 

@@ -39,15 +39,19 @@ class Match:
     caveats: tuple[str, ...]
     is_local: bool
     takes_warm_referral: bool
+    facts_from: dt.date | None = None  # the oldest report the facts come from (None: checked pages only)
 
-    def as_payload(self) -> dict:
+    def as_payload(self, today: dt.date | None = None) -> dict:
         """The shape channels render and tests read (see README)."""
         return {
+            "caveats": list(self.caveats),
+            "facts_note": facts_line(self, today or dt.date.today()),
             "service_id": self.service_id,
             "name": self.name,
             "reasons": list(self.reasons),
             "next_step": self.next_step,
             "last_verified": self.last_verified.isoformat(),
+            "facts_from": self.facts_from.isoformat() if self.facts_from else None,
         }
 
 
@@ -115,6 +119,7 @@ def recommend(
                 caveats=service.caveats,
                 is_local=scope == 0,
                 takes_warm_referral=service.referral.takes_warm_referral,
+                facts_from=min((s.date for s in service.sources if s.date), default=None),
             )
             # Local first; a fallback last; then the closer fit (more of the person's needs met).
             fallback = FALLBACK_TAG in service.taxonomy
@@ -249,6 +254,21 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
             lambda: reasons.say(f"circumstance.{held[0]}", role),
         )
     return fit
+
+
+OLD_SOURCE_YEARS = 3  # facts from a report older than this carry a warning on the card
+
+
+def facts_line(match: Match, today: dt.date) -> str:
+    """When the facts were checked, and where they come from when that is an old report."""
+    checked = match.last_verified.strftime("%-d %B %Y")
+    old = match.facts_from and (today - match.facts_from).days > OLD_SOURCE_YEARS * 365
+    if old:
+        return (
+            f"Facts from a report of {match.facts_from:%B %Y}, last checked {checked}. "
+            "They may have changed: check with the service."
+        )
+    return f"Facts last checked {checked}."
 
 
 def _working_age_meets(age_rule, p: Profile) -> bool:

@@ -42,7 +42,5 @@ def patient_summary(
         lines.append(f"Work readiness: {reasons.label('ready_to_work', profile.ready_to_work)}")
     signposted = "; ".join(f"{m.name} [{m.service_id}]" for m in result.matches) or "none found"
     lines.append(f"Signposted on {today:%-d %b %Y} to: {signposted}")
-    if result.unavailable:
-        lines.append("Not offered (closed or not open yet): " + "; ".join(u.name for u in result.unavailable))
     lines.append("Referral: none made yet")
     return "\n".join(lines)

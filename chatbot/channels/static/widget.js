@@ -344,7 +344,12 @@
         card.appendChild(el("p", "hwc-card-label", "What happens next"));
         card.appendChild(appendText(el("p", "hwc-next"), str(item.next_step).trim()));
       }
-      if (item.last_verified) {
+      (Array.isArray(item.caveats) ? item.caveats : []).forEach(function (caveat) {
+        card.appendChild(el("p", "hwc-caveat", "Good to know: " + str(caveat)));
+      });
+      if (item.facts_note) {
+        card.appendChild(el("p", "hwc-checked", str(item.facts_note)));
+      } else if (item.last_verified) {
         card.appendChild(el("p", "hwc-checked", "Facts last checked " + formatDate(item.last_verified)));
       }
       list.appendChild(card);
