@@ -69,3 +69,28 @@ class ActionRecommendServices(Action):
             SlotSet("recommended_services", [m.service_id for m in result.matches]),
             SlotSet("unclear_answers", 0),
         ]
+
+
+class ActionPatientSummary(Action):
+    """'summary' at any time: the record summary again, with the referral's reference once made."""
+
+    def name(self) -> str:
+        return "action_patient_summary"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("recommended_services") is None:
+            dispatcher.utter_message(response="utter_no_summary_yet")
+            return []
+        catalogue = current_catalogue()
+        profile = profile_from_tracker(tracker)
+        summary = patient_summary(
+            profile,
+            recommend(profile, catalogue),
+            catalogue,
+            dt.date.today(),
+            referral_reference=tracker.get_slot("referral_reference"),
+        )
+        dispatcher.utter_message(response="utter_patient_summary", summary=summary)
+        return []

@@ -39,7 +39,7 @@ FORM = "triage_form"
 # Messages that are not an answer: the form steps aside and the rules take them.
 DIGRESSIONS = {
     "crisis", "start_again", "request_human", "out_of_scope", "bot_challenge", "goodbye", "thank",
-    "ask_services_in_area", "greet", "request_callback", "ask_referral_status",
+    "ask_services_in_area", "greet", "request_callback", "ask_referral_status", "request_summary",
 }  # fmt: skip
 # Messages meant as an answer; if nothing could be taken from one, say so kindly.
 ANSWERS = {"inform", "correct", "affirm", "deny", "nlu_fallback"}
@@ -104,7 +104,9 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
             return {"user_role": "self"}
         entities = tracker.latest_message.get("entities") or []
         said_role = any(e.get("entity") == "user_role" for e in entities)
-        if self._asked("user_role", tracker) and not said_role and not tracker.get_slot("user_role"):
+        facts = [e for e in entities if e.get("entity") != "user_role"]
+        unsaid = not said_role and not tracker.get_slot("user_role")
+        if self._asked("user_role", tracker) and facts and unsaid:
             # The reply to "Who is this for?" tells a story instead: its pronouns say whose.
             if speaks_of_someone_else(_text(tracker)):
                 return {"user_role": "helper"}

@@ -102,7 +102,7 @@ def main() -> None:
     proxies = sum(1 for r in rows if r["expected"] == "proxy")
     right = sum(read(r["text"], r["role"]) == expected_reading(r) for r in rows)
     print(f"  read exactly as expected: {right}/{len(rows)} ({right / len(rows):.1%})")
-    print(f"  proxy replies read as the person's own yes (asked to confirm with the button): {typed_as_yes}/{proxies}")
+    print(f"  proxy replies read as the person's own yes (asked to confirm): {typed_as_yes}/{proxies}")
     print(f"  proxy replies that would reach the details step: {reached_details}/{proxies}")
 
 

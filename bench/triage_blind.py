@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (report lines read better whole)
 """Score scripted triage conversations through the real servers (issue 18).
 
     .venv/bin/python bench/triage_blind.py tests/blind/triage/2026-12-01.yml

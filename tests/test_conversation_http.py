@@ -31,9 +31,13 @@ def test_buttons_alone_lead_to_recommendations_with_the_payload(live_servers):
     assert payload, f"no recommendations payload in {replies}"
     ids = [r["service_id"] for r in payload]
     assert "national-workwell" in ids
-    assert 1 <= len(payload) <= 3
+    assert 1 <= len(payload) <= 4
     for rec in payload:
-        assert set(rec) == {"service_id", "name", "reasons", "next_step", "last_verified"}
+        # The five keys of the interface, and what the cards show beside them since issue 18.
+        assert set(rec) >= {"service_id", "name", "reasons", "next_step", "last_verified"}
+        assert set(rec) - {"service_id", "name", "reasons", "next_step", "last_verified"} == {
+            "facts_from", "facts_note", "caveats"
+        }
         assert rec["reasons"]
     assert any("WorkWell" in t for t in chat.texts(replies))
 

@@ -119,7 +119,8 @@ def test_every_fact_a_service_needs_can_be_asked_or_read_from_free_text(knowledg
     settable = _settable_facts()
     for s in knowledge.services:
         e = s.eligibility
-        needed = [("work_status", v) for v in e.work_statuses] + [("condition_category", v) for v in e.condition_categories]
+        needed = [("work_status", v) for v in e.work_statuses]
+        needed += [("condition_category", v) for v in e.condition_categories]
         needed += [("ready_to_work", v) for v in e.ready_to_work] + [("benefits", v) for v in e.benefits]
         needed += [("circumstances", v) for v in e.circumstances]
         for fact in needed:

@@ -169,20 +169,3 @@ def test_routes_are_worded_for_the_level_person_and_nation():
     child = "\n".join(routes.reply("urgent", ["child_at_risk"], "other", "self", "england").messages)
     assert "0808 800 5000" in child
 
-
-@pytest.mark.parametrize(
-    "text",
-    ["i attempted suicide when i was 19, i'm 34 now and stable", "pt hx OD 2014, no further episodes, wants work",
-     "used to self harm at school, it's in the past"],
-)  # fmt: skip
-def test_a_risk_told_as_long_past_gets_the_check_question_not_nothing(text):
-    assert assess(text).level == "check"
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["i attempted suicide years ago and i'm going to do it again tonight", "my ex stabbed me last year, he got out last month and he has been seen on my road",
-     "he keeps putting his hands on my throat now, he never used to"],
-)  # fmt: skip
-def test_a_past_cue_beside_a_present_or_recent_risk_lowers_nothing(text):
-    assert assess(text).level == "urgent"

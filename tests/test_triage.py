@@ -265,8 +265,10 @@ TABLE = [
     ),
 ]
 # The national routes of Scotland, Wales and Northern Ireland: offered only there.
+# fmt: off
 TABLE += [
-    ("scotland-no-one-left-behind", Profile(work_status="out_of_work", ready_to_work="yes", area_id="scotland"),
+    ("scotland-no-one-left-behind",
+     Profile(work_status="out_of_work", ready_to_work="yes", area_id="scotland"),
      Profile(work_status="out_of_work", ready_to_work="yes", area_id="england")),
     ("scotland-psychological-therapies", Profile(condition_category="mental_health", area_id="scotland"),
      Profile(condition_category="mental_health", area_id="wales")),
@@ -282,7 +284,8 @@ TABLE += [
      Profile(work_status="off_sick", area_id="wales")),
     ("ni-gp-talking-therapies", Profile(condition_category="mental_health", area_id="northern_ireland"),
      Profile(condition_category="mental_health", area_id="scotland")),
-]  # fmt: skip
+]  # noqa: E501
+# fmt: on
 NEVER_OFFERED = {
     "islington-peer-mentoring",
     "islington-icope-jobcentre",
@@ -435,3 +438,13 @@ def test_gp_surgeries_resolve_by_everyday_names(catalogue):
     assert catalogue.resolve_gp_surgery("river place") == "river-place-group-practice"
     assert catalogue.resolve_gp_surgery("we're at St John's Way") == "st-johns-way-medical-centre"
     assert catalogue.resolve_gp_surgery("somewhere else") is None
+
+
+@pytest.mark.parametrize("role", ["helper"])
+def test_a_helper_is_never_offered_to_send_the_persons_details(knowledge, role):
+    from chatbot.triage.recommend import next_step_for
+
+    for service in knowledge.services:
+        text = next_step_for(service, role)
+        assert "we can send" not in text and "your details" not in text, service.id
+        assert "the patient" not in text.lower(), service.id

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from chatbot.knowledge import vocab
 from chatbot.knowledge.vocab import NATIONS
 from chatbot.triage import Profile, recommend
-from chatbot.triage.recommend import MAX_CARDS
 from chatbot.triage.reasons import load_reasons
+from chatbot.triage.recommend import MAX_CARDS
 
 AREAS = ["islington", "tower-hamlets", "nottinghamshire", "manchester", *NATIONS, None]
 SURGERIES = [

@@ -107,7 +107,28 @@ def pages(browser, live_servers) -> Iterator[Pages]:
 
 
 def wait_until_connected(page) -> None:
+    """The visitor's first use (focus on the message box) opens the connection."""
+    page.wait_for_selector(".hwc-input", state="visible", timeout=WAIT_MS)
+    page.locator(".hwc-input").focus()
     page.wait_for_selector(".hwc[data-connected='true']", timeout=WAIT_MS)
+
+
+def test_a_page_nobody_types_into_opens_no_connection(browser, live_servers):
+    pages = Pages(browser, live_servers.rasa_url)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        pages.contexts.append(context)
+        context.route("**/*", pages._route)
+        page = context.new_page()
+        page.goto(f"{live_servers.rasa_url}/webhooks/web/")
+        page.wait_for_selector(".hwc-input", state="visible", timeout=WAIT_MS)
+        page.wait_for_timeout(2500)  # long enough for socket.io's first poll
+        assert not [u for u in pages.requests if "/socket.io/" in u and "socket.io.min.js" not in u]
+        assert page.locator(".hwc").get_attribute("data-connected") != "true"
+        page.locator(".hwc-input").focus()
+        page.wait_for_selector(".hwc[data-connected='true']", timeout=WAIT_MS)
+    finally:
+        pages.close()
 
 
 # ---- keyboard only: Tab, Shift+Tab, typing, Enter ----

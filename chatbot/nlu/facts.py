@@ -44,7 +44,9 @@ _HELPER_AFTER = {
     "does", "keeps", "hurt", "struggling", "off", "lives", "works", ",", "of", "suffers",
 }  # fmt: skip
 _SHORT_MESSAGE_TOKENS = 5
-_OFF_BEFORE = re.compile(r"\b(?:off|since|signed off|sick for|been off|off work|off sick|absent)\b[\w\s]{0,12}$", re.I)
+_OFF_BEFORE = re.compile(
+    r"\b(?:off|since|signed off|sick for|been off|off work|off sick|absent)\b[\w\s]{0,12}$", re.IGNORECASE
+)
 # "not ready [to [go] [back] [to] work]": the negative claims the whole phrase.
 _OPTIONAL_TO_WORK = [
     {"LOWER": {"IN": ["to", "for"]}, "OP": "?"},

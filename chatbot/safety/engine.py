@@ -8,11 +8,10 @@ Layers, any of which can raise the level:
    in full;
 4. memory (chatbot/safety/memory.py): after a signal, lower thresholds, farewells
    and places of danger read as urgent, and the answer to a check question.
-Two narrow layers can lower a level: an explicit past-and-resolved cue in the
+Only one narrow layer can lower a level: an explicit past-and-resolved cue in the
 same sentence ("chest pain last year, all tests fine") takes away a *medical
-emergency* found there; and a suicide, self-harm, overdose, abuse or child-at-risk
-sign told only as past, with nothing putting it in the present, is a check (the
-direct question, routes beside it), never nothing.
+emergency* found there, never an overdose, suicide, self-harm, abuse or a child
+at risk (issue 16's rule; see hazard H13 for the exception we propose).
 
 Levels: `urgent` (the routes at once), `check` (the direct question with the
 routes beside it), `none`.
@@ -88,8 +87,6 @@ class RiskEngine:
             re.compile("|".join(f"(?:{p})" for p in lexicon.get("resolved_cues", [])) or "(?!)")
         ]
         self._continuation = [re.compile(p) for p in lexicon.get("continuation_cues", [])]
-        self._present = [re.compile(p) for p in lexicon.get("present_cues", [])]
-        self._past = [re.compile(p) for p in lexicon.get("past_cues", [])]
         self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
         self._yes_short = [re.compile(p) for p in lexicon.get("check_yes_short", [])]
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
@@ -160,19 +157,6 @@ class RiskEngine:
             for category in resolved_only:
                 urgent.pop(category, None)
                 check.pop(category, None)
-
-        # A risk told as past and over ("I took an overdose two years ago, I'm well now"), with
-        # nothing putting it in the present, gets the direct check question and the routes
-        # beside it, not the urgent list: still asked about, never ignored (hazard log H13).
-        if (
-            urgent
-            and not recent.active
-            and any(p.search(whole) for p in self._past)
-            and not any(p.search(whole) for p in self._present)
-        ):
-            for category in [c for c in urgent if c not in RESOLVABLE]:
-                check.setdefault(category, "past")
-                urgent.pop(category)
 
         answer = self._check_answer(whole) if recent.pending_check else None
         if answer == "yes":

@@ -21,7 +21,8 @@ from .recommend import recommend
 SKIPPED = "unknown"  # the person chose not to answer
 OFF_SICK_QUESTIONS = ("weeks_off_sick", "has_fit_note")
 # Asked only where they matter, in this order.
-QUESTIONS_WHERE_THEY_MATTER = ("ready_to_work", "age", "benefits", "circumstances", "gp_surgery_id")
+# Circumstances before benefits: "none of these" often settles both.
+QUESTIONS_WHERE_THEY_MATTER = ("ready_to_work", "age", "circumstances", "benefits", "gp_surgery_id")
 MAX_WEEKS = 52 * 20
 AGE_RANGE = (10, 110)
 ROLES = ("self", "patient", "helper")

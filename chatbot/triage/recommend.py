@@ -8,6 +8,7 @@ service. A criterion about a fact the profile does not hold yet does not match
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -112,11 +113,11 @@ def recommend(
                 service_id=service.id,
                 name=service.name,
                 reasons=tuple(fit.reasons),
-                next_step=(service.next_step_for_professional or service.next_step)
-                if profile.role == "patient"
-                else service.next_step,
+                next_step=next_step_for(service, profile.role),
                 last_verified=service.last_verified,
-                caveats=service.caveats,
+                caveats=service.caveats
+                if profile.role == "self"
+                else tuple(about_them(c) for c in service.caveats),
                 is_local=scope == 0,
                 takes_warm_referral=service.referral.takes_warm_referral,
                 facts_from=min((s.date for s in service.sources if s.date), default=None),
@@ -254,6 +255,59 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
             lambda: reasons.say(f"circumstance.{held[0]}", role),
         )
     return fit
+
+
+# A helper can never agree for the person: the professional wording, said of "them", with
+# any offer to send details turned into the person's own choice.
+_SEND_DETAILS = re.compile(
+    r"With the patient's agreement, we can send their details to ([^.]+?)(?: and [^.]*)?\."
+)
+_THE_PATIENT = [
+    ("The patient's", "Their"), ("the patient's", "their"), ("The patient is", "They are"),
+    ("the patient is", "they are"), ("The patient has", "They have"), ("the patient has", "they have"),
+    ("If the patient", "If they"), ("if the patient", "if they"), ("The patient", "They"),
+    ("the patient", "them"),
+]  # fmt: skip
+
+
+def next_step_for(service: Service, role: str) -> str:
+    """The next step worded for who is asking: the person, a professional, or a helper."""
+    if role == "self" or not service.next_step_for_professional:
+        return service.next_step
+    text = service.next_step_for_professional
+    if role == "helper":
+        text = _SEND_DETAILS.sub(
+            r"If they want a referral to \1, they can chat with me themselves and agree to it.",
+            text,
+        )
+        for old, new in _THE_PATIENT:
+            text = text.replace(old, new)
+    return text
+
+
+# Caveats are written to the person ("It may not be in your area yet"); a professional or
+# helper reads them said of the person.
+_YOU = [
+    (r"\byourself\b", "themselves"), (r"\byour\b", "their"), (r"\byou are\b", "they are"),
+    (r"\byou were\b", "they were"), (r"\byou have\b", "they have"),
+    (r"\b(let|help|tell|ask|refer|give|contact|support|send|offer) you\b", r"\1 them"),
+    (r"\b(to|for|with|from) you\b", r"\1 them"), (r"\byou\b", "they"),
+]  # fmt: skip
+
+
+def about_them(text: str) -> str:
+    text = _capitals(text)
+    for pattern, replacement in _YOU:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def _capitals(text: str) -> str:
+    """'You' and 'Your' at the start of a sentence, then the lower-case rules."""
+    text = re.sub(r"\bYourself\b", "Themselves", text)
+    text = re.sub(r"\bYour\b", "Their", text)
+    text = re.sub(r"\bYou are\b", "They are", text)
+    return re.sub(r"\bYou\b", "They", text)
 
 
 OLD_SOURCE_YEARS = 3  # facts from a report older than this carry a warning on the card

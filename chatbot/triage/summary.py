@@ -20,6 +20,7 @@ def patient_summary(
     catalogue: Catalogue,
     today: dt.date,
     reasons: Reasons | None = None,
+    referral_reference: str | None = None,
 ) -> str:
     reasons = reasons or load_reasons()
     work = reasons.label("work_status", profile.work_status) if profile.work_status else "not known"
@@ -42,5 +43,7 @@ def patient_summary(
         lines.append(f"Work readiness: {reasons.label('ready_to_work', profile.ready_to_work)}")
     signposted = "; ".join(f"{m.name} [{m.service_id}]" for m in result.matches) or "none found"
     lines.append(f"Signposted on {today:%-d %b %Y} to: {signposted}")
-    lines.append("Referral: none made yet")
+    lines.append(
+        f"Referral: made, reference {referral_reference}" if referral_reference else "Referral: none made yet"
+    )
     return "\n".join(lines)

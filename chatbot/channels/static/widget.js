@@ -171,6 +171,7 @@
   var services = {}; // service_id -> name, from recommendation cards (for the referral panel)
   var nodes = typeof WeakMap === "function" ? new WeakMap() : null; // entry -> its element
   var socket = null;
+  var ioClient = null; // the socket.io client, loaded with the page; connected on first use
   var ready = false; // connected and session confirmed: replies will reach us
   var outbox = [];
   var pending = [];
@@ -458,7 +459,13 @@
     outbox.push(data);
     reveal(group);
     showTyping(true);
+    ensureConnected();
     pump();
+  }
+
+  // A page nobody types into opens no connection: the first focus, tap or message does.
+  function ensureConnected() {
+    if (!socket && ioClient) connect(ioClient);
   }
 
   function pump() {
@@ -689,7 +696,12 @@
     loadStyles(function () {
       ui.root.hidden = false;
       ui.log.scrollTop = ui.log.scrollHeight;
-      loadClient(connect);
+      ui.input.addEventListener("focus", ensureConnected);
+      ui.root.addEventListener("pointerdown", ensureConnected);
+      loadClient(function (io) {
+        ioClient = io;
+        if (outbox.length) ensureConnected(); // a message sent before the client loaded
+      });
     });
   }
 
