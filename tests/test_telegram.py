@@ -274,6 +274,25 @@ def test_pictures_stickers_and_unknown_commands_get_a_kind_answer_and_never_reac
     assert user_events(live_servers, hashed(chat)) == []
 
 
+def test_typing_an_answer_closes_the_keyboard_so_a_stale_tap_cannot_answer_later(bridge, standin):
+    chat = new_chat()
+    turn(standin, chat, WHO, lambda: standin.user_says(chat, "/start"))
+    question = json.loads(json.dumps(standin.last_keyboard(chat)))  # as the person's app still shows it
+    mark = standin.mark()
+    turn(standin, chat, "What is your work situation?", lambda: standin.user_says(chat, "myself"))
+    closed = [
+        c for c in standin.calls_of("editMessageReplyMarkup", mark, chat)
+        if c.params.get("message_id") == question["message_id"]
+    ]
+    assert closed and "reply_markup" not in closed[-1].params, "the typed answer closed the old keyboard"
+    mark = standin.mark()
+    standin.press(chat, "Someone I help", question)  # the old keyboard, tapped late
+    time.sleep(1.0)
+    assert standin.texts(chat, mark) == [], "nothing reached Rasa from the stale keyboard"
+    answers = [c.params.get("text") for c in standin.calls_of("answerCallbackQuery", mark)]
+    assert telegram.ALREADY_CHOSEN in answers
+
+
 def test_buttons_pressed_twice_or_forgotten_are_handled_kindly(bridge, standin):
     chat = new_chat()
     turn(standin, chat, WHO, lambda: standin.user_says(chat, "/start"))

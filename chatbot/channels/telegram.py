@@ -354,6 +354,8 @@ class TelegramBridge:
         # (chat, message) whose keyboard was used: a second quick press is not sent again.
         self._pressed: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._said = SaidInChats()  # for "delete my data": which messages to delete
+        # Each chat's message whose keyboard is still live: any answer, typed or tapped, closes it.
+        self._open_keyboard: dict[int, int] = {}
 
     # -- wiring --
 
@@ -425,7 +427,19 @@ class TelegramBridge:
             await self.say(context, update.effective_chat.id, escape(NO_WORDS))
             logger.info("update: empty text")
             return
+        await self._close_keyboard(context, update.effective_chat.id)
         await self.converse(update, context, text, kind="text")
+
+    async def _close_keyboard(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """A typed answer closes the last keyboard, so a stale tap cannot answer a later question."""
+        message_id = self._open_keyboard.pop(chat_id, None)
+        if message_id is None:
+            return
+        self._pressed[(chat_id, message_id)] = None  # a tap on it now gets "already chosen"
+        try:
+            await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except TelegramError as error:
+            logger.info("could not close a keyboard: %s", type(error).__name__)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -450,6 +464,8 @@ class TelegramBridge:
             return
         await self._answer(query)
         if key:
+            if self._open_keyboard.get(chat_id) == key[1]:
+                del self._open_keyboard[chat_id]
             self._pressed[key] = None
             while len(self._pressed) > 10_000:
                 self._pressed.popitem(last=False)
@@ -534,6 +550,8 @@ class TelegramBridge:
             try:
                 sent = await context.bot.send_message(chat_id, html, reply_markup=markup)
                 self._said.remember(chat_id, sent.message_id)
+                if markup is not None:
+                    self._open_keyboard[chat_id] = sent.message_id
                 return
             except RetryAfter as error:  # Telegram's flood control: wait as told, then again
                 delay = error.retry_after
