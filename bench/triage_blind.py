@@ -79,20 +79,23 @@ def questions_asked(events: list[dict]) -> tuple[list[str], list[str], list[str]
     asked, again, repeated = [], [], []
     filled: dict[str, object] = {}
     last_asked = None
+    answered = False  # a user message came since the last question (Rasa may set it twice a turn)
     for e in events:
         if e.get("event") == "slot":
             name, value = e.get("name"), e.get("value")
             if name == "requested_slot":
-                if value is None:
+                if value is None or (value == last_asked and not answered):
                     continue
                 asked.append(value)
                 if filled.get(value) not in (None, "unknown"):
                     again.append(value)
                 if value == last_asked:
                     repeated.append(value)
-                last_asked = value
+                last_asked, answered = value, False
             else:
                 filled[name] = value
+        elif e.get("event") == "user":
+            answered = True
         elif e.get("event") == "active_loop" and e.get("name") is None:
             last_asked = None
     return asked, again, repeated

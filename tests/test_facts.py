@@ -129,3 +129,12 @@ def test_any_text_gives_facts_inside_the_text_that_never_overlap(text):
     for a, b in zip(found, found[1:], strict=False):
         assert a.end <= b.start
     assert all(0 <= f.start < f.end <= len(text) for f in found)
+
+
+@pytest.mark.parametrize(
+    "text, area",
+    [("pt lives Archway N19 but is registered with us in Kentish Town (Camden)", "islington"),
+     ("bethnal green innit, E2", "tower-hamlets"), ("I work in Camden but live in Islington", "islington")],
+)  # fmt: skip
+def test_one_place_per_message_where_the_person_lives(finder, text, area):
+    assert [f.value for f in finder.find(text, TODAY) if f.entity == "area_id"] == [area]

@@ -262,7 +262,7 @@ class FactFinder:
             durations = (beside_off or durations)[:1]
         for d in durations:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
-        return _longest_without_overlap(candidates)
+        return _one_place(_longest_without_overlap(candidates), text)
 
     def _role_in_context(self, doc, start: int, end: int, value: str) -> bool:
         word = doc[start:end].text.lower()
@@ -290,6 +290,27 @@ class FactFinder:
                 continue  # lower-case "b4" is text-speak, not Birmingham
             found.append(Fact("area_id", value, m.start(), m.end()))
         return found
+
+
+_LIVES_BEFORE = re.compile(
+    r"\b(?:live|lives|living|lived|based|stays|staying|home is|address|moved|moving|now)\b[\w\s,]{0,20}$",
+    re.IGNORECASE,
+)
+
+
+def _one_place(facts: list[Fact], text: str) -> list[Fact]:
+    """One area per message, as a slot holds one: the place the person lives, said plainly.
+
+    "lives Archway N19 but registered with us in Kentish Town": where they live, not the
+    surgery's place; "bethnal green, E2": the named town settles the shared postcode.
+    """
+    places = [f for f in facts if f.entity == "area_id"]
+    if len(places) < 2:
+        return facts
+    plain = [f for f in places if not f.value.startswith(("confirm:", "choose:"))]
+    lives = [f for f in plain if _LIVES_BEFORE.search(text[max(0, f.start - 30) : f.start])]
+    keep = (lives or plain or places)[0]
+    return [f for f in facts if f.entity != "area_id" or f is keep]
 
 
 def _edit_distance(a: str, b: str) -> int:

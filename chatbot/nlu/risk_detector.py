@@ -4,7 +4,8 @@ It sits last in the pipeline and decides alone whether a message is a crisis:
 - a message the engine rates `urgent` or `check`, or that answers the check
   question, becomes the `crisis` intent with `risk` attached (level, categories,
   about: never text), so rules answer it at once, in or out of a form;
-- such a message never fills a slot: its entities are dropped;
+- such a message never fills a slot: its entities are dropped (unless the message itself
+  carries no sign: the routes repeated by memory, or a plain "no" to the check question);
 - the intent classifier's own `crisis` never stands: without the engine it is
   replaced by the next intent (ordinary requests such as "when will I be paid"
   were getting the full crisis reply).
@@ -45,19 +46,23 @@ class CrisisIntentOverride(RuleComponent, IntentClassifier):
         for message in messages:
             assessment = engine.assess(message.get(TEXT) or "", recent, role)
             if assessment.at_risk or assessment.cleared:
-                self._mark_crisis(message, assessment.as_parse_data())
+                # A message that carries no sign itself (the routes said again by memory, or a
+                # plain "no" to the check) still answers the form: "mansfield NG18" is kept.
+                own_sign = assessment.at_risk and set(assessment.layers) - {"repeat"}
+                self._mark_crisis(message, assessment.as_parse_data(), keep_facts=not own_sign)
             else:
                 self._drop_a_classifier_only_crisis(message)
         return messages
 
     @staticmethod
-    def _mark_crisis(message: Message, risk: dict[str, Any]) -> None:
+    def _mark_crisis(message: Message, risk: dict[str, Any], keep_facts: bool = False) -> None:
         crisis = {"name": CRISIS_INTENT, "confidence": 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
         message.set(INTENT, crisis, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
         message.set("risk", risk, add_to_output=True)
-        message.set(ENTITIES, [], add_to_output=True)  # a sign of risk never answers a form's question
+        if not keep_facts:
+            message.set(ENTITIES, [], add_to_output=True)  # a sign of risk never answers a form's question
 
     @staticmethod
     def _drop_a_classifier_only_crisis(message: Message) -> None:
