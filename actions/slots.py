@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.knowledge import vocab
 from chatbot.knowledge.runtime import current_catalogue
-from chatbot.nlu.facts import says_dont_know
+from chatbot.nlu.facts import says_dont_know, says_where_they_live
 from chatbot.triage import questions
 from chatbot.triage.profile import Profile
 
@@ -104,6 +104,16 @@ class TriageSlotChecks:
         if value is None:
             return {}  # already read (Rasa may validate twice): keep the choice to offer
         catalogue = current_catalogue()
+        before = slots_before_last_message(t).get("area_id")
+        text = t.latest_message.get("text") or ""
+        if (
+            before not in (None, questions.SKIPPED)
+            and t.get_slot("requested_slot") != "area_id"
+            and len(text.split()) > 3  # "NG18" alone, or "Manchester actually", is a correction
+            and not says_where_they_live(text)
+        ):
+            # "his mate uses a service in Mansfield": a place said in passing is not a move.
+            return {"area_id": before}
         answer = questions.read_area(value, catalogue)
         slots = {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
         if value not in catalogue.areas:  # a place just named, not the id read already

@@ -175,7 +175,7 @@ def report(outcomes: list[Outcome], nations: dict[str, set[str]], show: bool) ->
     print(f"  any must-not service: {pct(len(forbidden), len(outcomes))}")
     print(f"  out-of-nation offers: {len(out_of_nation)} (in {len({id(o) for o, _ in out_of_nation})} conversations)")
     print(f"  a question asked again once answered: {pct(len(asked_again), len(outcomes))}")
-    print(f"  the same question twice running: {sum(1 for o in outcomes if o.repeated)}")
+    print(f"  a question asked again after a reply that did not answer it: {sum(1 for o in outcomes if o.repeated)}")
     print(f"  median turns to a recommendation: {figures['median_turns']}; "
           f"needed the scorer's 'not sure': {figures['needed_extra_answers']}")  # fmt: skip
     by = Counter()
@@ -201,7 +201,7 @@ def report(outcomes: list[Outcome], nations: dict[str, set[str]], show: bool) ->
             if o.reached and not o.missing and not o.forbidden:
                 continue
             print(f"\n--- {o.case.get('id')} [{o.case.get('role')}, {o.case.get('nation')}] "
-                  f"missing {o.missing} forbidden {o.forbidden} got {o.recommended}")  # fmt: skip
+                  f"missing {o.missing} forbidden {o.forbidden} got {o.recommended} asked {o.asked}")  # fmt: skip
             for text, replies in o.transcript:
                 print(f"  > {text}")
                 for r in replies:

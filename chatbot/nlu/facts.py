@@ -382,6 +382,18 @@ def speaks_for_self(text: str) -> bool:
     return bool(_FIRST_PERSON.search(text or "")) and not _THIRD_PERSON.search(text or "")
 
 
+_WHERE_THEY_LIVE = re.compile(
+    r"\b(?:live|lives|living|moved|moving|based|address|postcode|actually|meant|sorry|wrong|not .{1,30} but|"
+    r"now in|i'?m in|im in|(?:he|she|they)'?s in|(?:he|she|they) (?:is|are) in|from)\b",
+    re.IGNORECASE,
+)
+
+
+def says_where_they_live(text: str) -> bool:
+    """'I live in', 'actually it's NG18', 'sorry I meant Manchester': a place meant as home."""
+    return bool(_WHERE_THEY_LIVE.search(text or ""))
+
+
 def speaks_of_someone_else(text: str) -> bool:
     """'he's 41, was a chef': told about another person (read only as an answer to 'Who is this for?')."""
     return bool(_THIRD_PERSON.search(text or ""))
