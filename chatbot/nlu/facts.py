@@ -384,7 +384,7 @@ def speaks_for_self(text: str) -> bool:
 
 _WHERE_THEY_LIVE = re.compile(
     r"\b(?:live|lives|living|moved|moving|based|address|postcode|actually|meant|sorry|wrong|not .{1,30} but|"
-    r"now in|i'?m in|im in|(?:he|she|they)'?s in|(?:he|she|they) (?:is|are) in|from)\b",
+    r"now in|i'?m in|im in|(?:he|she|they)'?s in|(?:he|she|they) (?:is|are) in|i'?m from|im from)\b",
     re.IGNORECASE,
 )
 

@@ -5,7 +5,7 @@ It sits last in the pipeline and decides alone whether a message is a crisis:
   question, becomes the `crisis` intent with `risk` attached (level, categories,
   about: never text), so rules answer it at once, in or out of a form;
 - such a message never fills a slot: its entities are dropped (unless the message itself
-  carries no sign: the routes repeated by memory, or a plain "no" to the check question);
+  carries no sign: the check question asked again, or a plain "no" to it);
 - the intent classifier's own `crisis` never stands: without the engine it is
   replaced by the next intent (ordinary requests such as "when will I be paid"
   were getting the full crisis reply).
@@ -46,10 +46,12 @@ class CrisisIntentOverride(RuleComponent, IntentClassifier):
         for message in messages:
             assessment = engine.assess(message.get(TEXT) or "", recent, role)
             if assessment.at_risk or assessment.cleared:
-                # A message that carries no sign itself (the routes said again by memory, or a
-                # plain "no" to the check) still answers the form: "mansfield NG18" is kept.
+                # A message that carries no sign itself (the check question asked again, or a
+                # plain "no" to it) still answers the form: "mansfield NG18" is kept. Right
+                # after the urgent routes an answer waits, as the safety stories require.
                 own_sign = assessment.at_risk and set(assessment.layers) - {"repeat"}
-                self._mark_crisis(message, assessment.as_parse_data(), keep_facts=not own_sign)
+                waits = assessment.level == "urgent"
+                self._mark_crisis(message, assessment.as_parse_data(), keep_facts=not (own_sign or waits))
             else:
                 self._drop_a_classifier_only_crisis(message)
         return messages
