@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.outcomes import record
 from chatbot.triage import recommend
-from chatbot.triage.recommend import facts_line
 from chatbot.triage.summary import patient_summary
+from chatbot.triage.wording import facts_line
 
 from .slots import profile_from_tracker
 

@@ -442,7 +442,7 @@ def test_gp_surgeries_resolve_by_everyday_names(catalogue):
 
 @pytest.mark.parametrize("role", ["helper"])
 def test_a_helper_is_never_offered_to_send_the_persons_details(knowledge, role):
-    from chatbot.triage.recommend import next_step_for
+    from chatbot.triage.wording import next_step_for
 
     for service in knowledge.services:
         text = next_step_for(service, role)

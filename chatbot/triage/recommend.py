@@ -8,7 +8,6 @@ service. A criterion about a fact the profile does not hold yet does not match
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from chatbot.knowledge.schema import Service
 from .catalogue import Catalogue
 from .profile import Profile
 from .reasons import Reasons, load_reasons
+from .wording import about_them, facts_line, next_step_for
 
 MAX_MATCHES = 3  # local services shown; the best national routes are always shown beside them
 MAX_CARDS = 4  # local and national together
@@ -87,7 +87,7 @@ def recommend(
     local_ids = [area_id] if area_id and not catalogue.is_nation(area_id) else []
     # National routes are those of the person's nation; England's until we know where they live.
     nation = catalogue.nation_of(area_id) or vocab.NATIONAL_AREA_ID
-    scored: list[tuple[int, int, str, Match]] = []
+    scored: list[tuple[int, bool, int, str, Match]] = []
     unavailable: list[Unavailable] = []
     could_ask: set[str] = set()
     could_ask_national: set[str] = set()
@@ -129,8 +129,8 @@ def recommend(
     local = [m for scope, *_, m in scored if scope == 0][:limit]
     national = [m for scope, fallback, *_, m in scored if scope == 1 and not fallback]
     fallbacks = [m for scope, fallback, *_, m in scored if scope == 1 and fallback]
-    # Beside local services, the best national route; with none local, up to `limit` national
-    # ones, a fallback only where nothing more specific fills the list.
+    # Beside local services, the best national routes (MAX_CARDS in all); with none local, up
+    # to `limit` national ones, a fallback only where nothing more specific fills the list.
     room = max(1, MAX_CARDS - len(local))
     national_shown = (national or fallbacks)[:room] if local else (national + fallbacks)[:limit]
     matches = tuple(local + national_shown)
@@ -255,74 +255,6 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
             lambda: reasons.say(f"circumstance.{held[0]}", role),
         )
     return fit
-
-
-# A helper can never agree for the person: the professional wording, said of "them", with
-# any offer to send details turned into the person's own choice.
-_SEND_DETAILS = re.compile(
-    r"With the patient's agreement, we can send their details to ([^.]+?)(?: and [^.]*)?\."
-)
-_THE_PATIENT = [
-    ("The patient's", "Their"), ("the patient's", "their"), ("The patient is", "They are"),
-    ("the patient is", "they are"), ("The patient has", "They have"), ("the patient has", "they have"),
-    ("If the patient", "If they"), ("if the patient", "if they"), ("The patient", "They"),
-    ("the patient", "them"),
-]  # fmt: skip
-
-
-def next_step_for(service: Service, role: str) -> str:
-    """The next step worded for who is asking: the person, a professional, or a helper."""
-    if role == "self" or not service.next_step_for_professional:
-        return service.next_step
-    text = service.next_step_for_professional
-    if role == "helper":
-        text = _SEND_DETAILS.sub(
-            r"If they want a referral to \1, they can chat with me themselves and agree to it.",
-            text,
-        )
-        for old, new in _THE_PATIENT:
-            text = text.replace(old, new)
-    return text
-
-
-# Caveats are written to the person ("It may not be in your area yet"); a professional or
-# helper reads them said of the person.
-_YOU = [
-    (r"\byourself\b", "themselves"), (r"\byour\b", "their"), (r"\byou are\b", "they are"),
-    (r"\byou were\b", "they were"), (r"\byou have\b", "they have"),
-    (r"\b(let|help|tell|ask|refer|give|contact|support|send|offer) you\b", r"\1 them"),
-    (r"\b(to|for|with|from) you\b", r"\1 them"), (r"\byou\b", "they"),
-]  # fmt: skip
-
-
-def about_them(text: str) -> str:
-    text = _capitals(text)
-    for pattern, replacement in _YOU:
-        text = re.sub(pattern, replacement, text)
-    return text
-
-
-def _capitals(text: str) -> str:
-    """'You' and 'Your' at the start of a sentence, then the lower-case rules."""
-    text = re.sub(r"\bYourself\b", "Themselves", text)
-    text = re.sub(r"\bYour\b", "Their", text)
-    text = re.sub(r"\bYou are\b", "They are", text)
-    return re.sub(r"\bYou\b", "They", text)
-
-
-OLD_SOURCE_YEARS = 3  # facts from a report older than this carry a warning on the card
-
-
-def facts_line(match: Match, today: dt.date) -> str:
-    """When the facts were checked, and where they come from when that is an old report."""
-    checked = match.last_verified.strftime("%-d %B %Y")
-    old = match.facts_from and (today - match.facts_from).days > OLD_SOURCE_YEARS * 365
-    if old:
-        return (
-            f"Facts from a report of {match.facts_from:%B %Y}, last checked {checked}. "
-            "They may have changed: check with the service."
-        )
-    return f"Facts last checked {checked}."
 
 
 def _working_age_meets(age_rule, p: Profile) -> bool:
