@@ -24,7 +24,7 @@ import sys
 import tempfile
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -127,21 +127,12 @@ def run_case(servers, case: dict, index: int) -> Outcome:
 
 
 def start():
-    from chatbot.config import load_settings
-    from chatbot.runner import free_port, start_servers
+    """The real servers on free ports with their own databases, as the tests start them."""
+    from chatbot.runner import free_port
+    from tests.conftest import start_test_servers
 
-    var = Path(tempfile.mkdtemp(prefix="triage-blind-"))
-    action_port = free_port()
-    settings = replace(
-        load_settings(),
-        var_dir=var,
-        database_url=f"sqlite:///{var / 'chatbot.db'}",
-        tracker_store_url=f"sqlite:///{var / 'tracker.db'}",
-        rasa_port=free_port(),
-        action_port=action_port,
-        action_endpoint_url=f"http://127.0.0.1:{action_port}/webhook",
-    )
-    return start_servers(settings, log_dir=var / "logs")
+    # No referral is made here, so the SMTP port is only a free one nobody listens on.
+    return start_test_servers(Path(tempfile.mkdtemp(prefix="triage-blind-")), free_port())
 
 
 def pct(n: int, d: int) -> str:

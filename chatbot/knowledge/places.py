@@ -18,13 +18,6 @@ from pathlib import Path
 
 import yaml
 
-NATIONS = ("england", "scotland", "wales", "northern_ireland")
-NATION_NAMES = {
-    "england": "England",
-    "scotland": "Scotland",
-    "wales": "Wales",
-    "northern_ireland": "Northern Ireland",
-}
 _DISTRICT = re.compile(r"^(?P<area>[A-Z]{1,2})[0-9]")
 
 
