@@ -82,15 +82,19 @@ class Catalogue:
                 return AreaMatch(candidate, (candidate,), matched=council.name)
         return AreaMatch(council.nation, (council.nation,), matched=council.name, council=council.name)
 
+    def place_of_councils(self, council_ids: tuple[str, ...] | list[str], matched: str = "") -> AreaMatch:
+        """Councils a name or postcode may mean: one area (and council), or a choice between areas."""
+        places = [self.place_of_council(c) for c in council_ids]
+        areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
+        if len(areas) == 1:
+            return replace(places[0], matched=matched or places[0].matched)
+        return AreaMatch(None, areas, matched=matched, needs_confirmation=bool(areas))
+
     def place_of_postcode(self, district: str) -> AreaMatch:
         """An outward code outside every covered area's own list: its council, else its nation."""
         councils = self.places.councils_of_postcode(district)
         if councils:
-            places = [self.place_of_council(c) for c in councils]
-            areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
-            if len(areas) == 1:
-                return replace(places[0], matched=district)
-            return AreaMatch(None, areas, matched=district, needs_confirmation=True)
+            return self.place_of_councils(councils, matched=district)
         nations = self.places.nations_of_postcode(district)
         if len(nations) == 1:
             return AreaMatch(nations[0], nations, matched=district)
@@ -154,11 +158,7 @@ class Catalogue:
                     break
         if not ids:
             return AreaMatch(None)
-        places = [self.place_of_council(c) for c in ids]
-        areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
-        if len(areas) == 1:
-            return places[0]
-        return AreaMatch(None, areas, matched=normal, needs_confirmation=True)
+        return self.place_of_councils(ids, matched=normal)
 
     def resolve_gp_surgery(self, text: str) -> str | None:
         normal = _normalise(text)

@@ -108,12 +108,9 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
         return AreaAnswer(areas[0]) if len(areas) == 1 else AreaAnswer(None, areas)
     if text in catalogue.areas:
         return AreaAnswer(text)
-    if text.startswith("place:"):
-        places = [catalogue.place_of_council(c) for c in text.removeprefix("place:").split(",")]
-        areas = tuple(dict.fromkeys(p.area_id for p in places if p.area_id))
-        if len(areas) == 1:
-            return AreaAnswer(areas[0], council=places[0].council)
-        return AreaAnswer(None, areas)
+    if text.startswith("place:"):  # a council named (chatbot.nlu.facts), placed in its area or nation
+        match = catalogue.place_of_councils(text.removeprefix("place:").split(","))
+        return AreaAnswer(match.area_id, match.candidates if match.area_id is None else (), match.council)
     match = catalogue.resolve_area(text)  # typed text from an older client, or a button
     if match.needs_confirmation:
         return AreaAnswer(
