@@ -105,6 +105,44 @@ def test_memory_alone_never_makes_an_ordinary_answer_urgent():
         assert assess(answer, recent).level != "urgent", answer
 
 
+@pytest.mark.parametrize(
+    "earlier,then",
+    [
+        ("ive got the rope up in the garage", "ok. thats me"),
+        ("i've written letters for my kids and my mum", "ok im off now"),
+        ("im gonna kms", "rn"),
+        ("ive climbed over the railing on the bridge", "sorry"),
+        ("im on the bridge", "ok"),
+    ],
+)
+def test_after_the_urgent_routes_a_sign_off_or_a_bare_ok_is_not_taken_as_safe(earlier, then):
+    recent = after(earlier)
+    assert recent.last_urgent
+    assert assess(then, recent).level == "urgent"
+
+
+@pytest.mark.parametrize("reply", ["ok i will call them", "ok thanks", "thanks, ill ring samaritans", "im safe now"])
+def test_after_the_urgent_routes_an_acknowledgement_lets_the_conversation_go_on(reply):
+    assert assess(reply, after("i want to kill myself")).level == "none"
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("my mate has had a few too many of his tablets, he seems ok", "overdose"),
+        ("my dad's chest feels tight and he's gone a bit grey", "medical_emergency"),
+        ("the kids next door are left on their own most nights with no food", "child_at_risk"),
+    ],
+)
+def test_any_sign_of_an_overdose_emergency_or_child_at_risk_gets_the_routes_at_once(text, category):
+    found = assess(text)
+    assert found.level == "urgent" and category in found.categories
+
+
+def test_a_denied_medical_sign_is_not_made_urgent():
+    assert assess("pt denies chest pain, SOB on exertion only, stable, wants work advice").level != "urgent"
+
+
 @pytest.mark.parametrize("word", ["homeless", "overcoming", "overdone", "bearing", "blending", "worthiness"])
 def test_a_real_word_is_never_corrected_into_a_risk_word(word):
     assert load_normaliser().normalise(word) == word

@@ -92,6 +92,8 @@ class RiskEngine:
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
         self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
         self._acknowledged = [re.compile(p) for p in lexicon.get("acknowledgements", [])]
+        self._urgent_on_any_sign = frozenset(lexicon.get("urgent_on_any_sign", ()))
+        self._urgent_level_for = {c: float(v) for c, v in (lexicon.get("urgent_level_for") or {}).items()}
 
     @property
     def classifier(self):
@@ -140,7 +142,9 @@ class RiskEngine:
             if category is None:
                 continue
             about_votes.append(float(scores.other[i]))
-            sure_it_is_now = scores.urgent[i] >= classifier.thresholds.urgent_level
+            sure_it_is_now = scores.urgent[i] >= min(
+                classifier.thresholds.urgent_level, self._urgent_level_for.get(category, 1.01)
+            )
             # Memory lowers the bar for noticing, not for urgency: urgent at the usual thresholds only.
             if (risk >= classifier.thresholds.urgent and scores.urgent[i] >= 0.5) or (
                 sure_it_is_now and risk >= classifier.thresholds.check
@@ -162,6 +166,13 @@ class RiskEngine:
         if answer == "yes":
             for category in recent.categories or ("suicide_self_harm",):
                 urgent.setdefault(category, "check_answer")
+        # An overdose, a medical emergency or a child at risk gets the routes at once
+        # (lexicon.yaml `urgent_on_any_sign`), unless the sign was denied or seen only
+        # because memory lowered the bar.
+        for category in self._urgent_on_any_sign & set(check):
+            if check[category] == "classifier" and category not in lowered_only:
+                urgent.setdefault(category, "classifier")
+                del check[category]
         # After a signal, a new sign is read as urgent, but not one the classifier saw only
         # because memory lowered its threshold: that stays a check, so one false alarm
         # cannot snowball into urgent routes for every answer that follows.
