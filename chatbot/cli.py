@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import email
+import email.policy
 import json
 import os
 import signal
@@ -268,6 +270,30 @@ def cmd_referrals_withdraw(args: argparse.Namespace) -> int:
     return 1 if result.outcome == store.NOT_FOUND else 0
 
 
+def cmd_referrals_mail(args: argparse.Namespace) -> int:
+    """The embedded outbox's emails (var/mail), opened with the referral key, for the person
+    who passes them on. Without a reference: one line per email; with one: its emails whole."""
+    from chatbot.referrals.crypto import load_key
+    from chatbot.referrals.senders import pickup_files, read_pickup
+
+    settings = load_settings()
+    files = pickup_files(settings.var_dir / "mail")
+    if args.reference:
+        files = [f for f in files if args.reference.upper() in f.name.upper()]
+    if not files:
+        print("No emails in the outbox" + (f" for {args.reference}." if args.reference else "."))
+        return 0 if not args.reference else 1
+    key = load_key(settings.var_dir)
+    for path in files:
+        message = email.message_from_bytes(read_pickup(path, key), policy=email.policy.default)
+        if args.reference:  # headers and the body as a person reads it (not quoted-printable)
+            print("\n".join(f"{h}: {message[h]}" for h in ("From", "To", "Date", "Subject") if message[h]))
+            print("\n" + message.get_body(("plain",)).get_content())
+        else:
+            print(f"{path.name}  {message['Date']}  {message['Subject']}")
+    return 0
+
+
 def cmd_referrals_outbox(args: argparse.Namespace) -> int:
     """Counts only: how many messages wait, were sent or cancelled, and the oldest waiting."""
     import sqlalchemy as sa
@@ -463,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     withdraw = referrals_sub.add_parser("withdraw", help="withdraw consent for a referral by its reference")
     withdraw.add_argument("reference")
     withdraw.set_defaults(func=cmd_referrals_withdraw)
+    mail = referrals_sub.add_parser(
+        "mail", help="the embedded outbox's emails (var/mail, sealed with the referral key), opened"
+    )
+    mail.add_argument("reference", nargs="?", help="print this referral's emails whole")
+    mail.set_defaults(func=cmd_referrals_mail)
     outbox = referrals_sub.add_parser("outbox", help="counts of waiting, sent and cancelled messages")
     outbox.add_argument("--json", action="store_true")
     outbox.set_defaults(func=cmd_referrals_outbox)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import functools
+import os
+import subprocess
+import sys
 import email.policy
 import hashlib
 import hmac
@@ -26,17 +30,19 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 
-from chatbot.config import load_settings
+from chatbot.config import PROJECT_ROOT, load_settings
 from chatbot.db import create_schema, make_engine, session_scope
 from chatbot.referrals import models as m
 from chatbot.referrals import store
-from chatbot.referrals.crypto import ContactCipher, derived_secret
+from chatbot.referrals.crypto import ContactCipher, derived_secret, load_key
 from chatbot.referrals.delivery import DeliveryReport, Dispatcher, dispatcher_from_settings
 from chatbot.referrals.senders import (
     SIGNING_SECRET_ENV,
     PickupDirectorySender,
     SmtpSender,
     WebhookSender,
+    read_pickup,
+    remove_pickup_copies,
     webhook_signing_secret,
 )
 from tests.databases import KINDS, throwaway_engine
@@ -702,6 +708,40 @@ def test_without_smtp_host_mail_goes_to_the_pickup_directory(db, cipher, tmp_pat
         "smtp.example.org",
         2525,
     )
+
+
+def test_the_embedded_outbox_seals_each_email_and_the_cli_opens_it(db, cipher, tmp_path, monkeypatch):
+    """var/mail holds a name, a number and a condition: sealed with the referral key at rest,
+    opened by `python -m chatbot referrals mail` for the person who passes it on."""
+    monkeypatch.delenv(SIGNING_SECRET_ENV, raising=False)
+    monkeypatch.delenv("REFERRAL_ENCRYPTION_KEY", raising=False)
+    settings = replace(load_settings(), var_dir=tmp_path, smtp_host="")
+    dispatcher = dispatcher_from_settings(settings, db, cipher, service_names)
+    reference = submit(db, cipher)
+    assert dispatcher.run_once(NOW) == DeliveryReport(sent=1)
+
+    [sealed] = (tmp_path / "mail").iterdir()
+    assert sealed.name == f"referral-{reference}.eml.enc"
+    assert stat.S_IMODE(sealed.stat().st_mode) == 0o600
+    assert NAME.encode() not in sealed.read_bytes() and b"Subject" not in sealed.read_bytes()
+    opened = email.message_from_bytes(read_pickup(sealed, load_key(tmp_path)), policy=email.policy.default)
+    assert NAME in opened.get_content() and opened["Subject"].startswith(f"New referral {reference}")
+    with pytest.raises(ValueError, match="cannot be opened"):
+        read_pickup(sealed, Fernet.generate_key())
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REFERRAL_ENCRYPTION_KEY")}
+    env["CHATBOT_VAR_DIR"] = str(tmp_path)
+    run = functools.partial(
+        subprocess.run, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    listed = run([sys.executable, "-m", "chatbot", "referrals", "mail"])
+    assert listed.returncode == 0 and f"New referral {reference}" in listed.stdout
+    assert NAME not in listed.stdout  # the list names references, never people
+    shown = run([sys.executable, "-m", "chatbot", "referrals", "mail", reference])
+    assert shown.returncode == 0 and NAME in shown.stdout
+
+    assert remove_pickup_copies(tmp_path / "mail", reference) == 1
+    assert list((tmp_path / "mail").iterdir()) == []
 
 
 def test_the_signing_secret_comes_from_the_environment_or_the_key(monkeypatch):

@@ -401,7 +401,9 @@ def dispatcher_from_settings(
             password=settings.smtp_password,
         )
     else:
-        email = PickupDirectorySender(settings.var_dir / "mail", from_addr=settings.smtp_from)
+        email = PickupDirectorySender(
+            settings.var_dir / "mail", from_addr=settings.smtp_from, key=load_key(settings.var_dir)
+        )
     secret = (
         signing_secret if signing_secret is not None else webhook_signing_secret(load_key(settings.var_dir))
     )

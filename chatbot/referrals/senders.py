@@ -71,6 +71,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet, InvalidToken
+
 from chatbot.referrals import crypto
 from chatbot.referrals import models as m
 from chatbot.referrals.status_links import LINK_LABELS
@@ -371,25 +373,32 @@ class SmtpSender:
 
 
 class PickupDirectorySender:
-    """The embedded default: each email is a `.eml` file, for a person or a mail system to pick up.
+    """The embedded default: each email is a file, for a person or a mail system to pick up.
 
     The file is named by the message key, so a retry overwrites it and never
-    makes a second copy. Files are readable by their owner only (they hold
-    contact details).
+    makes a second copy. Files are readable by their owner only. With a key (as
+    the embedded default runs), each is sealed with it (`.eml.enc`, Fernet), because
+    a referral holds a name, a number and a health condition: `python -m chatbot
+    referrals mail` prints them for the person who picks them up. Without one, plain
+    `.eml` files for a local mail system.
     """
 
-    def __init__(self, directory: Path, from_addr: str = "referrals@localhost"):
+    def __init__(self, directory: Path, from_addr: str = "referrals@localhost", key: bytes | None = None):
         self.directory = Path(directory)
         self.from_addr = from_addr
+        self._fernet = Fernet(key) if key else None
 
     def path_for(self, message_key: str) -> Path:
-        return self.directory / (re.sub(r"[^A-Za-z0-9._-]", "_", message_key) + ".eml")
+        suffix = SEALED_SUFFIX if self._fernet else PLAIN_SUFFIX
+        return self.directory / (_file_stem(message_key) + suffix)
 
     def send(self, message: OutgoingMessage) -> None:
         data = compose_email(message, self.from_addr).as_bytes()
+        if self._fernet:
+            data = self._fernet.encrypt(data)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Write aside, then rename: a reader never sees half a file.
-        descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".writing-", suffix=".eml")
+        descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".writing-", suffix=".tmp")
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)
@@ -398,6 +407,34 @@ class PickupDirectorySender:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+PLAIN_SUFFIX, SEALED_SUFFIX = ".eml", ".eml.enc"
+
+
+def _file_stem(message_key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", message_key)
+
+
+def pickup_files(directory: Path) -> list[Path]:
+    """The outbox's emails, sealed or plain, oldest first."""
+    if not Path(directory).is_dir():
+        return []
+    found = [p for p in Path(directory).iterdir() if p.name.endswith((PLAIN_SUFFIX, SEALED_SUFFIX))]
+    return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def read_pickup(path: Path, key: bytes | None) -> bytes:
+    """One outbox email as RFC 5322 bytes, opened with the key if it was sealed."""
+    data = Path(path).read_bytes()
+    if not path.name.endswith(SEALED_SUFFIX):
+        return data
+    if not key:
+        raise ValueError(f"{path.name} is sealed: the referral key is needed to read it")
+    try:
+        return Fernet(key).decrypt(data)
+    except InvalidToken as error:
+        raise ValueError(f"{path.name} cannot be opened with this key") from error
 
 
 # --- webhook ----------------------------------------------------------------
@@ -528,10 +565,11 @@ def remove_pickup_copies(directory: Path, reference: str) -> int:
     names only the reference, stays for the service. Returns how many files went."""
     removed = 0
     for kind in ("referral", "reminder"):
-        path = directory / (re.sub(r"[^A-Za-z0-9._-]", "_", f"{kind}-{reference}") + ".eml")
-        try:
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
+        for suffix in (PLAIN_SUFFIX, SEALED_SUFFIX):
+            path = directory / (_file_stem(f"{kind}-{reference}") + suffix)
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
     return removed
