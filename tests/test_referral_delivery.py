@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import functools
-import os
-import subprocess
-import sys
 import email.policy
+import functools
 import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace

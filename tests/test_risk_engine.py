@@ -121,7 +121,9 @@ def test_after_the_urgent_routes_a_sign_off_or_a_bare_ok_is_not_taken_as_safe(ea
     assert assess(then, recent).level == "urgent"
 
 
-@pytest.mark.parametrize("reply", ["ok i will call them", "ok thanks", "thanks, ill ring samaritans", "im safe now"])
+@pytest.mark.parametrize(
+    "reply", ["ok i will call them", "ok thanks", "thanks, ill ring samaritans", "im safe now"]
+)
 def test_after_the_urgent_routes_an_acknowledgement_lets_the_conversation_go_on(reply):
     assert assess(reply, after("i want to kill myself")).level == "none"
 
@@ -206,4 +208,3 @@ def test_routes_are_worded_for_the_level_person_and_nation():
     assert "0808 80 10 800" in abuse_wales and "0808 2000 247" not in abuse_wales
     child = "\n".join(routes.reply("urgent", ["child_at_risk"], "other", "self", "england").messages)
     assert "0808 800 5000" in child
-

@@ -448,3 +448,30 @@ def test_a_helper_is_never_offered_to_send_the_persons_details(knowledge, role):
         text = next_step_for(service, role)
         assert "we can send" not in text and "your details" not in text, service.id
         assert "the patient" not in text.lower(), service.id
+
+
+@pytest.mark.parametrize(
+    "place,locality,offered",
+    [
+        ("I live in Harpurhey", "north-manchester", True),
+        ("M9 4", "north-manchester", True),
+        ("near Didsbury village", "elsewhere", False),
+        ("M20", "elsewhere", False),
+        ("manchester", None, True),  # not said which part: not ruled out on a guess (the card says which)
+    ],
+)
+def test_the_north_manchester_pilot_follows_the_part_of_manchester_named(place, locality, offered, catalogue):
+    assert catalogue.locality_of("manchester", place) == locality
+    profile = Profile(
+        work_status="out_of_work",
+        condition_category="long_term_condition",
+        area_id="manchester",
+        locality=catalogue.locality_of("manchester", place),
+        ready_to_work="yes",
+    )
+    assert ("manchester-fit-for-work-out-of-work" in _ids(profile, catalogue)) is offered
+
+
+def test_an_area_without_localities_places_nobody_in_one(catalogue):
+    assert catalogue.locality_of("islington", "Archway N19") is None
+    assert catalogue.locality_of(None, "Harpurhey") is None

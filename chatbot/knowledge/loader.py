@@ -150,9 +150,11 @@ def _cross_check(k: Knowledge) -> list[Problem]:
                     )
                 )
             owner[d] = a.id
+    locality_ids = {loc.id for a in k.areas for loc in a.localities}
     for s in k.services:
         where = f"services ({s.id})"
         for field_name, refs, known in (
+            ("eligibility.localities", s.eligibility.localities, locality_ids),
             ("eligibility.areas", s.eligibility.areas, area_ids),
             ("eligibility.gp_surgeries", s.eligibility.gp_surgeries, surgery_ids),
             ("organization", (s.organization,), org_ids),

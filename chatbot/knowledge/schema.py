@@ -29,6 +29,16 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Locality:
+    """A part of an area that some services are limited to ("North Manchester")."""
+
+    id: str
+    name: str
+    towns: tuple[str, ...] = ()
+    postcode_districts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Area:
     id: str
     name: str
@@ -39,6 +49,7 @@ class Area:
     partial_postcode_districts: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
     nation: str = vocab.NATIONAL_AREA_ID  # a country area is its own nation
+    localities: tuple[Locality, ...] = ()
 
     @property
     def is_nation(self) -> bool:
@@ -87,6 +98,7 @@ class Eligibility:
     benefits: tuple[str, ...] = ()
     ready_to_work: tuple[str, ...] = ()
     circumstances: tuple[str, ...] = ()
+    localities: tuple[str, ...] = ()  # only in these parts of its area (Area.localities)
 
 
 @dataclass(frozen=True)
@@ -281,6 +293,7 @@ def parse_area(data: Any, file: str, problems: list[Problem]) -> Area:
             "partial_postcode_districts",
             "source",
             "nation",
+            "localities",
         }
     )
     ident = r.ident("id")
@@ -297,6 +310,18 @@ def parse_area(data: Any, file: str, problems: list[Problem]) -> Area:
         postcode_districts=_upper_districts(r, "postcode_districts"),
         partial_postcode_districts=_upper_districts(r, "partial_postcode_districts"),
         sources=r.sources(),
+        localities=tuple(_parse_locality(item, r) for item in r.data.get("localities") or ()),
+    )
+
+
+def _parse_locality(data: Any, area: _Reader) -> Locality:
+    r = _Reader(data, area.file, area.entry, area.problems)
+    r.unknown_fields({"id", "name", "towns", "postcode_districts"})
+    return Locality(
+        id=r.ident("id"),
+        name=r.text("name"),
+        towns=r.strings("towns"),
+        postcode_districts=_upper_districts(r, "postcode_districts"),
     )
 
 
@@ -337,6 +362,7 @@ def _parse_eligibility(r: _Reader | None) -> Eligibility:
             "benefits",
             "ready_to_work",
             "circumstances",
+            "localities",
         }
     )
     weeks = None
@@ -358,6 +384,7 @@ def _parse_eligibility(r: _Reader | None) -> Eligibility:
         benefits=r.strings("benefits", vocab.BENEFITS),
         ready_to_work=r.strings("ready_to_work", vocab.READY_TO_WORK),
         circumstances=r.strings("circumstances", vocab.CIRCUMSTANCES),
+        localities=r.strings("localities"),
     )
 
 

@@ -30,6 +30,9 @@ class AreaMatch:
     council: str = ""  # the council's name, for a place outside every covered area
 
 
+# A place in an area that is in none of the area's localities (Catalogue.locality_of).
+OUTSIDE_LOCALITIES = "elsewhere"
+
 # The taxonomy tag of a council's front door to employment support (knowledge/services/).
 SINGLE_POINT_OF_ACCESS = "single-point-of-access"
 
@@ -71,6 +74,29 @@ class Catalogue:
     def is_nation(self, area_id: str | None) -> bool:
         area = self.areas.get(area_id or "")
         return bool(area and area.is_nation)
+
+    def locality_of(self, area_id: str | None, text: str) -> str | None:
+        """Which part of the area `text` places the person in, where services care.
+
+        The id of the area's locality the text names ("Harpurhey", "M9"); OUTSIDE_LOCALITIES
+        when it names a place in the area outside all of them ("Didsbury", "M20"); None when
+        it does not say (just "Manchester"), so no service is ruled out on a guess.
+        """
+        area = self.areas.get(area_id or "")
+        if area is None or not area.localities:
+            return None
+        normal = f" {_normalise(text)} "
+        districts = {m.group(1) for m in _POSTCODE.finditer(text.upper())}
+
+        def names(places) -> bool:
+            return any(f" {_normalise(p)} " in normal for p in places)
+
+        for locality in area.localities:
+            if districts & set(locality.postcode_districts) or names(locality.towns):
+                return locality.id
+        if districts & {*area.postcode_districts, *area.partial_postcode_districts} or names(area.towns):
+            return OUTSIDE_LOCALITIES
+        return None
 
     def place_of_council(self, council_id: str) -> AreaMatch:
         """A council of knowledge/places/: its covered area if we have one, else its nation."""
@@ -151,8 +177,10 @@ class Catalogue:
         ids = self._place_names.get(lowered)
         if ids is None:
             for name in self._place_names_longest_first:
-                if len(name) > 3 and name not in self.places.whole_message_only and re.search(
-                    rf"\b{re.escape(name)}\b", lowered
+                if (
+                    len(name) > 3
+                    and name not in self.places.whole_message_only
+                    and re.search(rf"\b{re.escape(name)}\b", lowered)
                 ):
                     ids = self._place_names[name]
                     break

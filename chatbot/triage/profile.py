@@ -15,6 +15,7 @@ class Profile:
     has_fit_note: bool | None = None
     condition_category: str | None = None
     area_id: str | None = None
+    locality: str | None = None  # the part of the area, where a service is limited to one
     gp_surgery_id: str | None = None
     age: int | None = None
     ready_to_work: str | None = None

@@ -43,6 +43,7 @@ def profile_from_answers(answers: Mapping[str, Any]) -> Profile:
         has_fit_note={"yes": True, "no": False}.get(known("has_fit_note")),
         condition_category=known("condition_category"),
         area_id=known("area_id"),
+        locality=known("area_locality"),
         gp_surgery_id=known("gp_surgery_id"),
         age=int(age) if age is not None else None,
         ready_to_work=known("ready_to_work"),

@@ -171,6 +171,8 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
     else:
         fit.criteria += 1
         fit.reasons.append(reasons.say("area", role, area=catalogue.areas[area].name))
+    if e.localities and p.locality is not None and p.locality not in e.localities:
+        fit.failed = True  # "Didsbury": outside the part of Manchester the pilot serves
     if e.work_statuses:
         need(
             p.work_status is not None,
