@@ -35,7 +35,7 @@ from chatbot.referrals.idle import DETAIL_SLOTS, details_gone_stale
 from chatbot.referrals.models import PURPOSE_CALLBACK, PURPOSE_REFERRAL
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
 
-from .slots import TRIAGE_SLOTS
+from .slots import AREA_DETAIL_SLOTS, TRIAGE_SLOTS
 from .turns import intent_of, last_user_index, reading_an_answer, slots_before_last_message, text_of
 
 logger = logging.getLogger(__name__)
@@ -580,7 +580,7 @@ def _reverted_triage_facts(tracker: Tracker) -> list[dict[str, Any]]:
     changed = {
         e["name"]
         for e in tracker.events[last_user_index(tracker) :]
-        if e.get("event") == "slot" and e.get("name") in TRIAGE_SLOTS
+        if e.get("event") == "slot" and e.get("name") in (*TRIAGE_SLOTS, *AREA_DETAIL_SLOTS)
     }
     return [SlotSet(name, before.get(name)) for name in sorted(changed)]
 

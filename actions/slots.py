@@ -42,8 +42,13 @@ CHOICES = {
 }
 
 
+# Read with the answers, but not an answer of its own (never "noted" as a correction):
+# set beside area_id from the same words.
+AREA_DETAIL_SLOTS = ("area_locality",)
+
+
 def answers_from_tracker(tracker: Tracker) -> dict[str, Any]:
-    return {name: tracker.get_slot(name) for name in TRIAGE_SLOTS}
+    return {name: tracker.get_slot(name) for name in (*TRIAGE_SLOTS, *AREA_DETAIL_SLOTS)}
 
 
 def profile_from_tracker(tracker: Tracker) -> Profile:
@@ -118,5 +123,5 @@ class TriageSlotChecks:
         slots = {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
         if value not in catalogue.areas:  # a place just named, not the id read already
             slots["area_council"] = answer.council or None  # "Cardiff": named, with no local services
-            slots["area_locality"] = catalogue.locality_of(answer.area_id, text)  # "Harpurhey", "M20"
+        slots["area_locality"] = catalogue.locality_of(answer.area_id, text)  # "Harpurhey", "M20"
         return slots
