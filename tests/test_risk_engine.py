@@ -208,3 +208,46 @@ def test_routes_are_worded_for_the_level_person_and_nation():
     assert "0808 80 10 800" in abuse_wales and "0808 2000 247" not in abuse_wales
     child = "\n".join(routes.reply("urgent", ["child_at_risk"], "other", "self", "england").messages)
     assert "0808 800 5000" in child
+
+
+# ---- context: a message read with the one before it, from numbers, never text ----
+
+
+def test_a_message_is_read_with_the_one_before_even_when_neither_is_a_sign_alone():
+    earlier, now = "what happens to my SSP if i die", "asking for real. might be soon"
+    assert assess(earlier).level == "none" and assess(now).level == "none"
+    before = assess(earlier)
+    assert before.trace and all(isinstance(v, float) for v in before.trace)  # numbers, not text
+    together = assess(now, RecentSignals.none().after(before))
+    assert together.level != "none" and "context" in together.layers
+    assert together.categories[0] == "suicide_self_harm"
+
+
+@pytest.mark.parametrize(
+    "earlier, now",
+    [
+        ("i don't know", "not sure"),
+        ("my back has been bad since the summer", "yes i have a fit note"),
+        ("i've been off with depression for 3 months", "islington"),
+        ("the pip assessment was awful", "what happens next"),
+    ],
+)
+def test_two_ordinary_messages_together_are_still_ordinary(earlier, now):
+    before = assess(earlier)
+    assert before.level == "none"
+    assert assess(now, RecentSignals.none().after(before)).level == "none"
+
+
+def test_the_trace_travels_in_parse_data_and_memory_reads_the_newest_one():
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    m = Message(data={TEXT: "what happens to my SSP if i die", INTENT: {"name": "inform", "confidence": 0.9}})
+    CrisisIntentOverride().process([m])
+    trace = m.get("risk_trace")
+    assert trace == list(assess("what happens to my SSP if i die").trace)
+    tracker = DialogueStateTracker.from_events(
+        "t",
+        [UserUttered("older", parse_data={"risk_trace": [9.0]}), UserUttered("x", parse_data=m.as_dict())],
+    )
+    assert RecentSignals.from_tracker(tracker).previous == tuple(trace)

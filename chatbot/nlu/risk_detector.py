@@ -26,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 from chatbot.nlu.conversation_context import current_tracker, give_nlu_the_conversation
 from chatbot.nlu.rule_component import RuleComponent
 from chatbot.safety import RecentSignals, load_engine
+from chatbot.safety.memory import TRACE_KEY
 
 CRISIS_INTENT = "crisis"
 
@@ -45,6 +46,8 @@ class CrisisIntentOverride(RuleComponent, IntentClassifier):
         engine = load_engine()
         for message in messages:
             assessment = engine.assess(message.get(TEXT) or "", recent, role)
+            # Numbers only (classifier.trace), so the next message can be read with this one.
+            message.set(TRACE_KEY, list(assessment.trace), add_to_output=True)
             if assessment.at_risk or assessment.cleared:
                 # A message that carries no sign itself (the check question asked again, or a
                 # plain "no" to it) still answers the form: "mansfield NG18" is kept. Right

@@ -76,6 +76,14 @@ class Featuriser:
         self._stems = stems
 
     def indices(self, normal: str) -> dict[int, float]:
+        logged = self.logged(normal)
+        if not logged:
+            return logged
+        norm = math.sqrt(sum(v * v for v in logged.values()))
+        return {k: v / norm for k, v in logged.items()}
+
+    def logged(self, normal: str) -> dict[int, float]:
+        """The log term frequencies, before they are made unit length."""
         counts: dict[int, float] = {}
         stems = self._stems(normal)
         for gram in stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False)]:
@@ -84,11 +92,7 @@ class Featuriser:
         for word in normal.split():
             for key in _char_keys(word):
                 counts[key] = counts.get(key, 0.0) + 1.0
-        if not counts:
-            return counts
-        logged = {k: math.log1p(v) for k, v in counts.items()}
-        norm = math.sqrt(sum(v * v for v in logged.values()))
-        return {k: v / norm for k, v in logged.items()}
+        return {k: math.log1p(v) for k, v in counts.items()}
 
     def transform(self, normals: list[str]) -> sparse.csr_matrix:
         rows, cols, values = [], [], []
@@ -132,6 +136,28 @@ class RiskClassifier:
             values = np.fromiter(features.values(), dtype=np.float32, count=len(features))
             logits[row] = values @ self._weights[keys] if len(keys) else 0.0
         return self._from_logits(logits + self._bias)
+
+    def trace(self, normal: str) -> tuple[float, ...]:
+        """What a message leaves for reading the next one (`joined`): its features' sums against
+        each head's weights, before length normalisation, and their squared length. Eight
+        weighted sums and a length: the text cannot be read back from them."""
+        logged = self._featuriser.logged(normal)
+        if not logged:
+            return ()
+        keys = np.fromiter(logged, dtype=np.int64, count=len(logged))
+        values = np.fromiter(logged.values(), dtype=np.float32, count=len(logged))
+        sums = values @ self._weights[keys]
+        return (*(round(float(v), 4) for v in sums), round(float(values @ values), 4))
+
+    def joined(self, earlier: tuple[float, ...], normal: str) -> Scores | None:
+        """The scores of the last message and this one read as one text, from the last one's
+        trace: as if their features were added (shared n-grams count once in the length)."""
+        now = self.trace(normal)
+        if len(earlier) != self._weights.shape[1] + 1 or not now:
+            return None
+        sums = np.asarray(earlier[:-1], dtype=np.float32) + np.asarray(now[:-1], dtype=np.float32)
+        length = math.sqrt(earlier[-1] + now[-1])
+        return self._from_logits((sums / length + self._bias)[None, :])
 
     def _scores_of(self, features: sparse.csr_matrix) -> Scores:
         return self._from_logits(np.asarray(features @ self._weights) + self._bias)

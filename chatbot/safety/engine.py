@@ -6,7 +6,10 @@ Layers, any of which can raise the level:
 3. the project's own classifier (chatbot/safety/classifier.py), sentence by
    sentence, so one sentence of risk in a long message about fit notes counts
    in full;
-4. memory (chatbot/safety/memory.py): after a signal, lower thresholds, farewells
+4. context: the message read together with the one before it, from that one's
+   classifier trace (numbers, never its text), so "tonight" after "i've kept my
+   tablets back" counts even when neither reached the bar alone;
+5. memory (chatbot/safety/memory.py): after a signal, lower thresholds, farewells
    and places of danger read as urgent, and the answer to a check question.
 Only one narrow layer can lower a level: an explicit past-and-resolved cue in the
 same sentence ("chest pain last year, all tests fine") takes away a *medical
@@ -37,6 +40,12 @@ MAX_SEGMENTS = 60
 SEGMENT_WORDS = 40
 WHOLE_MESSAGE_CHARS = 400  # a run-on sentence is read in windows of this many words
 MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
+# Where between the check and urgent bars the joined reading of two messages must score.
+# Chosen 2026-12-03 on the development sets' 415 two-turn cases (which the classifier does
+# not train on) against 3,801 random pairs of ordinary messages: without the layer 92.3% of
+# the cases were caught; with it at 0.25, 94.9%, and 5 pairs (0.13%) got a check question,
+# none the urgent routes. Lower bars caught more and asked more (0: 12 pairs), higher fewer.
+CONTEXT_BAR = 0.25
 CHECK_ANSWER_WORDS = 6  # a hedged yes ("maybe", "i am") answers the check only in a reply this short
 RESOLVABLE = frozenset({"medical_emergency"})  # what a past-and-resolved cue may take away (not an overdose:
 # "took them this morning, I feel ok now" is an emergency)
@@ -53,8 +62,10 @@ class Assessment:
     level: str  # urgent | check | none
     categories: tuple[str, ...]  # in CATEGORIES order; "someone_else" when it is about another person
     about: str = "self"  # self | other
-    layers: tuple[str, ...] = ()  # which layers raised it: patterns, classifier, memory, check_answer, repeat
+    # which layers raised it: patterns, classifier, context, memory, check_answer, repeat
+    layers: tuple[str, ...] = ()
     check_answer: str | None = None  # "yes" / "no" when this message answered the check question
+    trace: tuple[float, ...] = ()  # for reading the next message with this one (never text)
 
     @property
     def at_risk(self) -> bool:
@@ -155,6 +166,25 @@ class RiskEngine:
             if risk < classifier.thresholds.check:
                 lowered_only.add(category)
 
+        # Read with the message before: "tonight's the night" after "i've been saving my
+        # tablets" (which may have been under the bar itself). Only raises, and at a higher bar
+        # than one message (two ordinary messages together can look like one risky one); urgent
+        # only when the level head says so.
+        # Only where nothing was signalled lately: after a signal, memory's lower bars do this
+        # job, and the last signal must not echo into a yes, a no or an acknowledgement.
+        if not urgent and not check and recent.previous and not recent.active:
+            joined = classifier.joined(recent.previous, whole)
+            t = classifier.thresholds
+            if joined is not None and joined.risk[0] >= t.check + CONTEXT_BAR * (t.urgent - t.check):
+                category = CLASSES[1 + int(joined.classes[0, 1:].argmax())]
+                if joined.urgent[0] >= 0.5:
+                    urgent[category] = "context"
+                else:
+                    check[category] = "context"
+                about_votes.append(float(joined.other[0]))
+                if not any(p.search(whole) for p in self._resolved):
+                    resolved_only.discard(category)
+
         # The one layer that lowers: a medical emergency seen only beside "last year",
         # "recovered", "no seizure in two years"...
         if not recent.active:
@@ -197,17 +227,18 @@ class RiskEngine:
                 urgent = dict.fromkeys(carried, "repeat")
             elif recent.pending_check and answer is None:
                 check = dict.fromkeys(carried, "repeat")
+        trace = classifier.trace(whole)
         if urgent:
             level, chosen = "urgent", urgent
         elif check:
             level, chosen = "check", check
         else:
-            return Assessment("none", (), check_answer=answer)
+            return Assessment("none", (), check_answer=answer, trace=trace)
         about = self._about(whole, role, about_votes, chosen)
         categories = tuple(c for c in CATEGORIES if c in chosen)
         if about == "other" and "someone_else" not in categories:
             categories += ("someone_else",)
-        return Assessment(level, categories, about, tuple(dict.fromkeys(chosen.values())), answer)
+        return Assessment(level, categories, about, tuple(dict.fromkeys(chosen.values())), answer, trace)
 
     def _segments(self, text: str, whole: str) -> list[str]:
         """The whole message and each sentence (long ones in windows), normalised, idioms out."""

@@ -17,6 +17,7 @@ from typing import Any
 MEMORY_TURNS = 4  # user messages after a signal that are read with lower thresholds
 MEMORY_SECONDS = 30 * 60  # and no longer than this
 LEVELS = ("none", "check", "urgent")
+TRACE_KEY = "risk_trace"  # in parse_data: what the next message is read with (classifier.trace)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class RecentSignals:
     pending_check: bool  # the last message was met with the check question, not yet answered
     last_urgent: bool = False  # the last message got the urgent routes
     last_repeated: bool = False  # ...or the check question, and that was already a repeat
+    previous: tuple[float, ...] = ()  # the last message's classifier trace (numbers, never text)
 
     @classmethod
     def none(cls) -> RecentSignals:
@@ -38,15 +40,18 @@ class RecentSignals:
     def after(self, assessment: Any) -> RecentSignals:
         """The memory once `assessment` (a chatbot.safety.Assessment) has been answered."""
         if assessment.level == "none":
-            return RecentSignals(self.level, self.categories, False)
+            return RecentSignals(self.level, self.categories, False, previous=assessment.trace)
         return RecentSignals(
             _higher(self.level, assessment.level), assessment.categories, assessment.level == "check",
-            assessment.level == "urgent", "repeat" in assessment.layers,
+            assessment.level == "urgent", "repeat" in assessment.layers, assessment.trace,
         )  # fmt: skip
 
     @classmethod
-    def from_risks(cls, risks_newest_first: Iterable[dict[str, Any] | None]) -> RecentSignals:
-        """From the `risk` of recent user messages, newest first (None where a message had none)."""
+    def from_risks(
+        cls, risks_newest_first: Iterable[dict[str, Any] | None], previous: tuple[float, ...] = ()
+    ) -> RecentSignals:
+        """From the `risk` of recent user messages, newest first (None where a message had none),
+        and the newest one's classifier trace."""
         level, categories, pending = "none", (), False
         last_urgent = last_repeated = False
         for turn, risk in enumerate(risks_newest_first):
@@ -60,7 +65,7 @@ class RecentSignals:
             if turn == 0:
                 last_urgent, last_repeated = risk["level"] == "urgent", bool(risk.get("repeat"))
             level = _higher(level, risk["level"])
-        return cls(level, categories, pending, last_urgent, last_repeated)
+        return cls(level, categories, pending, last_urgent, last_repeated, previous)
 
     @classmethod
     def from_tracker(cls, tracker: Any, now: float | None = None) -> RecentSignals:
@@ -69,6 +74,7 @@ class RecentSignals:
             return cls.none()
         now = time.time() if now is None else now
         risks: list[dict[str, Any] | None] = []
+        previous: tuple[float, ...] = ()
         for event in reversed(tracker.events):
             kind = getattr(event, "type_name", None)
             if kind in ("restart", "session_started"):
@@ -77,8 +83,11 @@ class RecentSignals:
                 continue
             if now - (event.timestamp or now) > MEMORY_SECONDS or len(risks) >= MEMORY_TURNS:
                 break
-            risks.append((event.parse_data or {}).get("risk"))
-        return cls.from_risks(risks)
+            parse_data = event.parse_data or {}
+            if not risks:
+                previous = tuple(float(v) for v in parse_data.get(TRACE_KEY) or ())
+            risks.append(parse_data.get("risk"))
+        return cls.from_risks(risks, previous)
 
 
 def _higher(a: str, b: str) -> str:
