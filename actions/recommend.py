@@ -11,9 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.outcomes import record
+from chatbot.safety.routes import load_routes, nation_of
 from chatbot.triage import recommend
+from chatbot.triage.cards import card_payload, compact_cards_text, details_text
+from chatbot.triage.keep import keep_payload, keep_text
 from chatbot.triage.summary import patient_summary
-from chatbot.triage.wording import facts_line
 
 from .slots import profile_from_tracker
 
@@ -40,6 +42,7 @@ class ActionRecommendServices(Action):
             return [SlotSet("recommended_services", [])]
         area = catalogue.areas.get(profile.area_id or "")
         council = tracker.get_slot("area_council")
+        # One lead-in: the coverage notice, when there is one, is the lead-in.
         if area and area.is_nation and council:
             # Honest about coverage: the council is named, and the routes are its nation's.
             dispatcher.utter_message(
@@ -47,24 +50,25 @@ class ActionRecommendServices(Action):
             )
         elif area and not area.is_nation and not result.local_found:
             dispatcher.utter_message(response="utter_no_local_services", area=area.name)
-        dispatcher.utter_message(response="utter_recommendations_intro")
-        for match in result.matches:
-            dispatcher.utter_message(
-                response="utter_recommendation_card",
-                name=match.name,
-                reasons="; ".join(match.reasons),
-                next_step=match.next_step,
-                last_verified=match.last_verified.strftime("%-d %B %Y"),
-                facts=facts_line(match, dt.date.today()),
-                caveats="".join(f"Good to know: {c}\n" for c in match.caveats),
-            )
+        else:
+            dispatcher.utter_message(response="utter_recommendations_intro")
+        # The cards: short text for channels without cards, and the payload for those with them.
         # Closed and planned services are not mentioned here, unasked: "is X still running?"
         # and naming one get its status (actions/answers.py).
-        dispatcher.utter_message(json_message={"recommendations": [m.as_payload() for m in result.matches]})
-        if profile.role == "patient":
-            summary = patient_summary(profile, result, catalogue, dt.date.today())
-            dispatcher.utter_message(response="utter_patient_summary", summary=summary)
-        dispatcher.utter_message(response="utter_change_or_restart")
+        today = dt.date.today()
+        dispatcher.utter_message(
+            text=compact_cards_text(result.matches, today),
+            json_message={
+                "recommendations": [card_payload(m, today) for m in result.matches],
+                "keep": keep_payload(
+                    result.matches,
+                    load_routes(),
+                    nation_of(profile.area_id),
+                    today,
+                    tracker.get_slot("referral_reference"),
+                ),
+            },
+        )
         return [
             SlotSet("recommended_services", [m.service_id for m in result.matches]),
             SlotSet("unclear_answers", 0),
@@ -72,7 +76,8 @@ class ActionRecommendServices(Action):
 
 
 class ActionPatientSummary(Action):
-    """'summary' at any time: the record summary again, with the referral's reference once made."""
+    """'summary' (or /summary in Telegram) at any time: for a professional, the record summary
+    with the referral's reference once made; for anyone else, the details to keep."""
 
     def name(self) -> str:
         return "action_patient_summary"
@@ -85,12 +90,32 @@ class ActionPatientSummary(Action):
             return []
         catalogue = current_catalogue()
         profile = profile_from_tracker(tracker)
-        summary = patient_summary(
-            profile,
-            recommend(profile, catalogue),
-            catalogue,
-            dt.date.today(),
-            referral_reference=tracker.get_slot("referral_reference"),
-        )
-        dispatcher.utter_message(response="utter_patient_summary", summary=summary)
+        result = recommend(profile, catalogue)
+        today = dt.date.today()
+        reference = tracker.get_slot("referral_reference")
+        if profile.role == "patient":
+            summary = patient_summary(profile, result, catalogue, today, referral_reference=reference)
+            dispatcher.utter_message(response="utter_patient_summary", summary=summary)
+            return []
+        keep = keep_payload(result.matches, load_routes(), nation_of(profile.area_id), today, reference)
+        dispatcher.utter_message(text=keep_text(keep))
+        return []
+
+
+class ActionServiceDetails(Action):
+    """ "More about these services": everything the short cards leave out, then the offer again."""
+
+    def name(self) -> str:
+        return "action_service_details"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("recommended_services") is None:
+            dispatcher.utter_message(response="utter_no_summary_yet")
+            return []
+        profile = profile_from_tracker(tracker)
+        today = dt.date.today()
+        for match in recommend(profile, current_catalogue()).matches:
+            dispatcher.utter_message(text=details_text(match, today, profile.role))
         return []

@@ -33,6 +33,7 @@ from chatbot.referrals.consent import current_wording
 from chatbot.referrals.consent_reply import CONFIRM, NOT_THEIRS, read_consent_reply
 from chatbot.referrals.idle import DETAIL_SLOTS, details_gone_stale
 from chatbot.referrals.models import PURPOSE_CALLBACK, PURPOSE_REFERRAL
+from chatbot.referrals.offer import offer
 from chatbot.referrals.runtime import contact_cipher, hashing_secret, referral_engine
 
 from .slots import AREA_DETAIL_SLOTS, TRIAGE_SLOTS
@@ -133,25 +134,13 @@ class ActionOfferReferral(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         role = role_of(tracker)
-        if role == "helper":
-            return []  # only the person can agree; the cards already say how to self-refer
-        services = [s for s in recommended(tracker) if can_refer(s, role)]
+        services = recommended(tracker)
         if not services:
             return []
-        names = " or ".join(s.name for s in services)
-        who = "the patient's" if role == "patient" else "your"
-        them = "them" if role == "patient" else "you"
-        dispatcher.utter_message(
-            text=f"I can pass {who} details to {names}, so they can contact {them}. Would you like that?",
-            buttons=[
-                {
-                    "title": f"Refer {'the patient' if role == 'patient' else 'me'} to {s.name}",
-                    "payload": f'/request_referral{{"service_id":"{s.id}"}}',
-                }
-                for s in services
-            ]
-            + [{"title": "No thanks", "payload": "/deny"}],
-        )
+        referable = [(s.id, s.name) for s in services if can_refer(s, role)]
+        shown = intent_of(tracker) == "request_service_details"
+        question = offer(role, referable, details_shown=shown)
+        dispatcher.utter_message(text=question.text, buttons=question.buttons)
         return []
 
 

@@ -25,12 +25,20 @@ def _tracker(**slots) -> Tracker:
 def test_recommend_action_sends_cards_and_payload():
     dispatcher = CollectingDispatcher()
     ActionRecommendServices().run(dispatcher, _tracker(user_role="self", work_status="off_sick"), {})
-    responses = [m.get("response") for m in dispatcher.messages]
-    assert responses[0] == "utter_recommendations_intro"
-    cards = [m for m in dispatcher.messages if m.get("response") == "utter_recommendation_card"]
-    payload = next(m["custom"] for m in dispatcher.messages if m.get("custom"))
-    assert len(cards) == len(payload["recommendations"]) >= 1
-    assert cards[0]["name"] == payload["recommendations"][0]["name"]
+    # Two messages: the lead-in, then the cards (short text and the payload in one message).
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_recommendations_intro", None]
+    cards = dispatcher.messages[1]
+    payload = cards["custom"]
+    assert len(payload["recommendations"]) >= 1
+    names = [c["name"] for c in payload["recommendations"]]
+    lines = cards["text"].split("\n")
+    assert lines[0] == (f"1. {names[0]}" if len(names) > 1 else names[0])  # how the widget knows
+    assert all(f"{i}. {name}" in lines for i, name in enumerate(names, start=1) if len(names) > 1)
+    assert "" not in lines  # a blank line would split it into several messages in Rasa's channels
+    assert all(c["why"] and c["first_step"] and c["checked"] for c in payload["recommendations"])
+    keep = payload["keep"]
+    assert [s["name"] for s in keep["services"]] == names
+    assert "Call 999 now." in keep["help_now"]
 
 
 def test_recommend_action_speaks_about_the_patient_in_professional_mode():

@@ -33,13 +33,20 @@ def test_buttons_alone_lead_to_recommendations_with_the_payload(live_servers):
     assert "national-workwell" in ids
     assert 1 <= len(payload) <= 4
     for rec in payload:
-        # The five keys of the interface, and what the cards show beside them since issue 18.
+        # The five keys of the interface, what the cards show beside them since issue 18, and
+        # the short card's lines since issue 19.
         assert set(rec) >= {"service_id", "name", "reasons", "next_step", "last_verified"}
         assert set(rec) - {"service_id", "name", "reasons", "next_step", "last_verified"} == {
-            "facts_from", "facts_note", "caveats"
+            "facts_from", "facts_note", "caveats", "why", "first_step", "checked"
         }
         assert rec["reasons"]
     assert any("WorkWell" in t for t in chat.texts(replies))
+    # Three messages: the lead-in, the cards as one text, the question; short before it.
+    texts = chat.texts(replies)
+    assert len(texts) == 3, texts
+    assert len(texts[0]) + len(texts[1]) < 900
+    assert texts[2].endswith("Would you like that?")
+    assert "More about these services" in chat.buttons(replies)
 
 
 def test_professional_is_asked_about_the_patient(live_servers):

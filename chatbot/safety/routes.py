@@ -33,6 +33,7 @@ class Routes:
         self._routes = data["routes"]
         self._categories = data["categories"]
         self._default_nation = data.get("default_nation", "england")
+        self._help_now = data.get("help_now", ["emergency_999", "samaritans"])
 
     def reply(
         self, level: str, categories: list[str], about: str, role: str | None, nation: str | None
@@ -58,6 +59,10 @@ class Routes:
     def cleared(self, nation: str | None) -> str:
         lines = self._lines(["samaritans", "emergency_999"], nation or self._default_nation)
         return CLEARED.format(routes="; ".join(line.rstrip(".") for line in lines))
+
+    def help_now(self, nation: str | None) -> list[str]:
+        """The lines for a page the person keeps: help in a crisis later, for their nation."""
+        return self._lines(self._help_now, nation or self._default_nation)
 
     def _entry(self, category: str, level: str, person: str) -> dict:
         by_level = self._categories[category].get(level) or self._categories[category]["urgent"]
