@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -189,14 +190,23 @@ def test_a_whole_conversation_reaches_the_cards_once_each_and_a_long_payload_but
     mark = standin.mark()
     texts = turn(standin, chat, "pass your details", lambda: standin.press(chat, "Amwell Group Practice"))
 
-    assert texts[0] == "Here is support that could help:"
+    # Three messages: a lead-in, the cards in one message, the offer with its keyboard.
+    assert len(texts) == 3, texts
+    assert texts[0].startswith("Here is support that could help.")
+    assert len(texts[0]) + len(texts[1]) < 900, "more than a phone screen before the question"
     names = ["Get Back on Track", "Mental Health Working", "iWork"]
-    first_lines = [t.split("\n")[0] for t in texts]
+    lines = [line.split(". ", 1)[-1] for line in texts[1].split("\n")]
     for name in names:
-        assert first_lines.count(name) == 1, f"{name} shown {first_lines.count(name)} times: {texts}"
+        assert lines.count(name) == 1, f"{name} shown {lines.count(name)} times: {texts}"
     raw = [c.params["text"] for c in standin.calls_of("sendMessage", mark, chat)]
-    assert any(r.startswith("<b>Mental Health Working</b>\nWhy it fits:") for r in raw)
+    assert re.search(r"<b>\d\. Mental Health Working</b>\nWhy: ", raw[1])
     assert not any('"recommendations"' in r or "service_id" in r for r in raw), "no JSON shown"
+
+    # /summary: what to keep, as one message; nothing the person said is in it.
+    (kept,) = turn(standin, chat, "your details", lambda: standin.user_says(chat, "/summary"))
+    assert kept.startswith("Health and work support: your details")
+    assert all(name in kept for name in names) and "If you need help now:" in kept
+    assert "stress" not in kept and "Amwell" not in kept
 
     # The referral buttons: a payload over 64 bytes travels as a short token.
     offer = standin.last_keyboard(chat)
@@ -500,10 +510,12 @@ def test_cards_come_from_the_payload_only_when_their_text_did_not_and_a_referral
         "next_step": "Call them.",
         "last_verified": "2026-11-24",
     }
-    as_text = "Able <Work>\nWhy it fits: you live in Islington.\nWhat happens next: Call them."
-    shown = render([{"text": as_text}, {"custom": {"recommendations": [card]}}])
+    second = {**card, "name": "Best Fit"}
+    as_text = "1. Able <Work>\nWhy: You live in Islington.\nNext: Call them.\n2. Best Fit\nWhy: Also."
+    shown = render([{"text": as_text}, {"custom": {"recommendations": [card, second]}}])
     assert [m.html for m in shown] == [
-        "<b>Able &lt;Work&gt;</b>\nWhy it fits: you live in Islington.\nWhat happens next: Call them."
+        "<b>1. Able &lt;Work&gt;</b>\nWhy: You live in Islington.\nNext: Call them.\n"
+        "<b>2. Best Fit</b>\nWhy: Also."
     ]
     (only_payload,) = render([{"custom": {"recommendations": [card]}}])
     assert only_payload.html.startswith("<b>Able &lt;Work&gt;</b>\nWhy it fits: you live in Islington.")

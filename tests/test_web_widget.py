@@ -185,7 +185,9 @@ def choose(page, title: str) -> None:
     before = bot_turns(page)
     page.keyboard.press("Enter")
     expect(page.locator(".hwc-user").last).to_have_text(re.compile(re.escape(title)))
-    expect(page.locator(".hwc-input")).to_be_focused()  # focus stays where the next answer goes
+    # The conversation keeps the focus, not the message box (on a phone that would open the
+    # keyboard over the next question); Tab from there reaches the next choices.
+    expect(page.locator(".hwc-log")).to_be_focused()
     wait_for_reply(page, before)
 
 
@@ -231,16 +233,31 @@ def test_a_keyboard_user_reaches_recommendation_cards(pages):
 
     cards = page.locator(".hwc-card")
     expect(cards.first.get_by_role("heading", name="Get Back on Track")).to_be_visible()
-    expect(cards.first.locator(".hwc-reasons li").first).to_have_text("you live in Islington")
-    expect(cards.first).to_contain_text("you are registered at Amwell Group Practice")
-    expect(cards.first).to_contain_text("What happens next")
-    expect(cards.first).to_contain_text(re.compile(r"last checked \d{1,2} [A-Z][a-z]+ \d{4}"))
-    # Get Back on Track's facts come from a 2017 board report: the card says so.
-    expect(cards.first).to_contain_text("Facts from a report of")
-    expect(cards.first).to_contain_text("They may have changed")
+    expect(cards.first.locator(".hwc-card-why")).to_have_text("You are registered at Amwell Group Practice.")
+    expect(cards.first.locator(".hwc-next")).to_contain_text("we can send your details")
+    # Get Back on Track's facts come from a 2017 board report: the short card says so.
+    expect(cards.first.locator(".hwc-checked")).to_have_text(
+        re.compile(r"^From a 2017 report, checked \d{1,2} [A-Z][a-z]{2} \d{4}\.$")
+    )
     assert cards.count() >= 2
     # The cards take the place of the same recommendations sent as text: nothing twice.
-    expect(page.locator(".hwc-bot", has_text="Why it fits:")).to_have_count(0)
+    expect(page.locator(".hwc-bot", has_text="Why:")).to_have_count(0)
+
+    # The recommendation turn: a lead-in, the cards, the question; short before the question.
+    turn = page.locator(".hwc-turn-bot").last
+    parts = turn.locator(":scope > .hwc-bot-entry, :scope > .hwc-cards-box")
+    expect(parts).to_have_count(3)
+    before_question = parts.nth(0).inner_text() + parts.nth(1).inner_text()
+    assert len(before_question) < 900, len(before_question)
+    expect(parts.nth(2).locator(".hwc-bot")).to_have_text(re.compile(r"Would you like that\?$"))
+
+    # Everything the short cards leave out is one tap away.
+    choose(page, "More about these services")
+    details = page.locator(".hwc-turn-bot").last
+    expect(details).to_contain_text("Why it fits: you live in Islington")
+    expect(details).to_contain_text("Facts from a report of")
+    expect(details).to_contain_text("They may have changed")
+    expect(page.get_by_role("button", name="Refer me to Get Back on Track", exact=True)).to_be_visible()
 
     # The focused button shows the focus ring: yellow inside black (at least 3:1 on any background).
     ring = page.evaluate(
@@ -381,6 +398,125 @@ def test_the_snippet_from_the_embed_page_works_on_another_sites_page(pages, live
     say(page, OPENING)
     expect(page.get_by_role("button", name="Yes", exact=True)).to_be_visible()
     assert page.evaluate("typeof window.io") == "undefined"  # nothing left behind in the host page
+
+
+# ---- what people see: every step of a conversation at three screen sizes ----
+
+SIZES = [(1280, 800, "desktop"), (768, 1024, "tablet"), (375, 700, "phone")]
+
+# What part of the screen shows the conversation: the window, less the sticky message box
+# below it on a phone, and the conversation's own box where it scrolls inside itself.
+VISIBLE = """(selector) => {
+  const log = document.querySelector('.hwc-log');
+  const form = document.querySelector('.hwc-form').getBoundingClientRect();
+  const scrolls = getComputedStyle(log).overflowY !== 'visible';
+  const box = log.getBoundingClientRect();
+  const top = scrolls ? Math.max(0, box.top) : 0;
+  const bottom = Math.min(window.innerHeight, form.top, scrolls ? box.bottom : Infinity);
+  const turns = document.querySelectorAll('.hwc-turn-bot');
+  const said = turns[turns.length - 1].querySelectorAll('.hwc-bot');
+  const question = said[said.length - 1].getBoundingClientRect();
+  const input = document.querySelector('.hwc-input').getBoundingClientRect();
+  return {
+    question: question.top >= top - 1 && question.bottom <= bottom + 1,
+    input: input.top >= 0 && input.bottom <= window.innerHeight,
+    focus: document.activeElement ? String(document.activeElement.className) : '',
+    scrollers: [...document.querySelectorAll('*')].filter(e => {
+      const o = getComputedStyle(e).overflowY;
+      return (o === 'auto' || o === 'scroll') && e.scrollHeight > e.clientHeight;
+    }).length,
+  };
+}"""
+
+
+def look(page, name: str, step: int, what: str) -> dict:
+    """Screenshot the window as the person sees it, and say what is in view."""
+    page.wait_for_timeout(150)  # the widget scrolls after it has laid the turn out
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOT.parent / f"widget-{name}-{step:02d}-{what}.png"
+    page.screenshot(path=str(shot), animations="disabled")
+    seen = page.evaluate(VISIBLE)
+    assert seen["input"], f"{name}, step {step} ({what}): the message box is out of view"
+    assert seen["question"], f"{name}, step {step} ({what}): the newest question is out of view"
+    return seen
+
+
+def tap(page, title: str, touch: bool) -> None:
+    before = bot_turns(page)
+    button = page.get_by_role("button", name=title, exact=True)
+    button.tap() if touch else button.click()
+    wait_for_reply(page, before)
+
+
+def type_and_send(page, text: str) -> None:
+    before = bot_turns(page)
+    page.locator(".hwc-input").fill(text)
+    page.locator(".hwc-input").press("Enter")
+    wait_for_reply(page, before)
+
+
+@pytest.mark.parametrize("width, height, name", SIZES, ids=[n for *_, n in SIZES])
+def test_at_each_step_the_message_box_and_the_newest_question_are_in_view(pages, width, height, name):
+    phone = name == "phone"
+    options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if phone else {}
+    page = pages.open(width=width, height=height, bypass_csp=True, **options)
+    page.evaluate("window.scrollTo(0, 0)")
+    look(page, name, 1, "start")
+    type_and_send(page, OPENING)
+    look(page, name, 2, "first-answer")
+    tap(page, "Yes", phone)
+    seen = look(page, name, 3, "after-a-tap")
+    assert "hwc-input" not in seen["focus"], "a tap put the focus in the message box (a phone's keyboard)"
+    tap(page, "Amwell Group Practice", phone)
+    seen = look(page, name, 4, "recommendations")
+    tap(page, "More about these services", phone)
+    seen = look(page, name, 5, "details")
+    if phone:
+        # One scrolling area on a phone: the page, not a box inside it as well.
+        assert seen["scrollers"] == 0, "something scrolls inside the page on a phone"
+    assert_accessible(page, f"at {width}x{height} after the details")
+
+
+def test_start_again_shows_once_there_is_something_to_start_again(pages):
+    page = pages.open()
+    expect(page.get_by_role("button", name="Start again")).to_be_hidden()
+    expect(page.get_by_role("button", name="End chat and clear")).to_be_hidden()
+    say(page, "hello")
+    expect(page.get_by_role("button", name="Start again")).to_be_visible()
+    expect(page.get_by_role("button", name="End chat and clear")).to_be_visible()
+
+
+def test_a_touch_screen_gets_no_hover_colours(pages):
+    page = pages.open(width=375, height=700, is_mobile=True, has_touch=True)
+    assert page.evaluate("matchMedia('(hover: none)').matches")
+    say(page, OPENING)
+    button = page.get_by_role("button", name="Yes", exact=True)
+    button.hover()
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(255, 255, 255)"
+    desktop = pages.open(width=1280, height=800)
+    say(desktop, OPENING)
+    other = desktop.get_by_role("button", name="Yes", exact=True)
+    other.hover()
+    assert other.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(232, 239, 248)"
+
+
+def test_save_or_print_gives_a_clean_page_with_the_services_and_no_conversation(pages):
+    page = pages.open()
+    # The browser's print dialog is outside the widget: count calls instead of opening it.
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    reach_recommendations(page)
+    page.get_by_role("button", name="Save or print these details").click()
+    assert page.evaluate("window.printed") == 1
+    page.emulate_media(media="print")
+    printed = page.locator("body").inner_text()
+    assert "Health and work support: your details" in printed
+    assert "Get Back on Track" in printed and "If you need help now" in printed
+    assert "Call 999 now." in printed
+    assert "stress" not in printed and "six weeks" not in printed  # nothing the person said
+    assert not page.locator(".hwc-panel").is_visible()  # the conversation is not printed
+    page.emulate_media(media="screen")
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    expect(page.locator(".hwc-panel")).to_be_visible()
 
 
 def test_the_typing_dots_keep_still_when_motion_is_reduced(pages):

@@ -72,6 +72,7 @@ GREETING = "hi"
 RESTART = "/start_again"
 DELETE = "/ask_data_delete"
 HELP = "what can you do?"
+SUMMARY = "/request_summary"  # the services, how to contact them, the reference, help now
 
 RASA_DOWN = "Sorry, I cannot answer just now. Please try again in a moment."
 ONLY_TEXT = (
@@ -92,6 +93,7 @@ COMMANDS = (
     ("start", "Begin"),
     ("restart", "Start the questions again"),
     ("delete", "Delete what I hold about you"),
+    ("summary", "Your details to keep"),
     ("help", "What I can do"),
 )
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -381,6 +383,7 @@ class TelegramBridge:
         application.add_handler(CommandHandler("restart", self.on_restart, filters=private & new))
         application.add_handler(CommandHandler("delete", self.on_delete, filters=private & new))
         application.add_handler(CommandHandler("help", self.on_help, filters=private & new))
+        application.add_handler(CommandHandler("summary", self.on_summary, filters=private & new))
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_handler(MessageHandler(private & new & filters.COMMAND, self.on_unknown_command))
         application.add_handler(MessageHandler(private & new & filters.TEXT, self.on_text))
@@ -420,6 +423,9 @@ class TelegramBridge:
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.converse(update, context, HELP, kind="help")
+
+    async def on_summary(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.converse(update, context, SUMMARY, kind="summary")
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = typed_text(update.effective_message.text or "")

@@ -155,12 +155,18 @@ def _card_text(card: dict) -> str:
     return "\n".join(lines)
 
 
+_NUMBERED = re.compile(r"^\d+\.\s+")
+
+
+def _card_name(line: str) -> str:
+    """A line as a card's name: without the number of a numbered list ("2. iWork")."""
+    return _NUMBERED.sub("", line.strip())
+
+
 def _text_html(text: str, card_names: set[str]) -> str:
-    """Escaped text; a recommendation card's first line (the service's name) in bold."""
-    first, newline, rest = text.partition("\n")
-    if newline and first.strip() in card_names:
-        return f"<b>{escape(first)}</b>\n{escape(rest)}"
-    return escape(text)
+    """Escaped text; each recommendation card's name line in bold."""
+    lines = text.split("\n")
+    return "\n".join(f"<b>{escape(x)}</b>" if _card_name(x) in card_names else escape(x) for x in lines)
 
 
 def render(replies: list[dict]) -> list[Outgoing]:
@@ -179,7 +185,8 @@ def render(replies: list[dict]) -> list[Outgoing]:
         custom = reply.get("custom") if isinstance(reply, dict) else None
         if isinstance(custom, dict) and isinstance(custom.get("recommendations"), list):
             card_names |= {str(c.get("name")) for c in custom["recommendations"] if isinstance(c, dict)}
-    shown_first_lines = {t.partition("\n")[0].strip() for t in texts}
+    # The cards come as one text (a name line per card) before the payload.
+    shown_lines = {_card_name(line) for t in texts for line in t.split("\n")}
 
     out: list[Outgoing] = []
     for reply in replies:
@@ -205,7 +212,7 @@ def render(replies: list[dict]) -> list[Outgoing]:
         if not isinstance(custom, dict):
             continue
         for card in custom.get("recommendations") or []:
-            if isinstance(card, dict) and str(card.get("name")) not in shown_first_lines:
+            if isinstance(card, dict) and str(card.get("name")) not in shown_lines:
                 out.extend(Outgoing(_text_html(p, card_names)) for p in split_text(_card_text(card)))
         referral = custom.get("referral")
         if isinstance(referral, dict) and referral.get("reference"):

@@ -211,6 +211,7 @@
     head.appendChild(title);
     head.appendChild(restart);
     head.appendChild(clear);
+    restart.hidden = clear.hidden = true; // shown once there is a conversation (showControls)
 
     var intro = el(
       "p",
@@ -283,7 +284,17 @@
     restart.addEventListener("click", startAgain);
     clear.addEventListener("click", endAndClear);
 
-    return { root: root, log: log, typing: typing, status: status, input: input, welcome: welcome };
+    return {
+      root: root,
+      log: log,
+      typing: typing,
+      status: status,
+      input: input,
+      form: form,
+      welcome: welcome,
+      restart: restart,
+      clear: clear,
+    };
   }
 
   function renderEntry(entry) {
@@ -299,7 +310,7 @@
         node.appendChild(renderChoices(entry.choices));
       }
     } else if (entry.t === "cards") {
-      node = renderCards(entry.items);
+      node = renderCards(entry);
     } else if (entry.t === "referral") {
       node = renderReferral(entry);
     } else {
@@ -318,44 +329,85 @@
       button.type = "button";
       button.addEventListener("click", function () {
         say(str(choice.payload), str(choice.title));
-        ui.input.focus();
+        // Not the message box: on a phone that opens the keyboard over the next question and
+        // scrolls it away. The conversation keeps the focus, so Tab reaches the next choices.
+        ui.log.focus({ preventScroll: true });
       });
       group.appendChild(button);
     });
     return group;
   }
 
-  function renderCards(items) {
+  // Short cards (issue 19): the name, why it fits, the first step, when it was checked. The
+  // rest (every reason, caveats, the whole next step) is behind "More about these services".
+  function renderCards(entry) {
+    var box = el("div", "hwc-cards-box");
     var list = el("ol", "hwc-cards");
     list.setAttribute("aria-label", "Services that could help, best fit first");
-    (Array.isArray(items) ? items : []).forEach(function (item) {
+    (Array.isArray(entry.items) ? entry.items : []).forEach(function (item) {
       if (!item || typeof item !== "object") return;
       var card = el("li", "hwc-card");
       card.appendChild(el("h3", "hwc-card-title", str(item.name)));
-      var reasons = Array.isArray(item.reasons) ? item.reasons : [];
-      if (reasons.length) {
-        card.appendChild(el("p", "hwc-card-label", "Why it fits"));
-        var why = el("ul", "hwc-reasons");
-        reasons.forEach(function (reason) {
-          why.appendChild(el("li", null, str(reason)));
-        });
-        card.appendChild(why);
-      }
-      if (item.next_step) {
-        card.appendChild(el("p", "hwc-card-label", "What happens next"));
-        card.appendChild(appendText(el("p", "hwc-next"), str(item.next_step).trim()));
-      }
-      (Array.isArray(item.caveats) ? item.caveats : []).forEach(function (caveat) {
-        card.appendChild(el("p", "hwc-caveat", "Good to know: " + str(caveat)));
-      });
-      if (item.facts_note) {
-        card.appendChild(el("p", "hwc-checked", str(item.facts_note)));
+      var why = item.why || (Array.isArray(item.reasons) ? item.reasons.join("; ") : "");
+      if (why) card.appendChild(el("p", "hwc-card-why", why));
+      var next = item.first_step || item.next_step;
+      if (next) card.appendChild(appendText(el("p", "hwc-next"), str(next).trim()));
+      if (item.checked) {
+        card.appendChild(el("p", "hwc-checked", str(item.checked)));
       } else if (item.last_verified) {
-        card.appendChild(el("p", "hwc-checked", "Facts last checked " + formatDate(item.last_verified)));
+        card.appendChild(el("p", "hwc-checked", "Checked " + formatDate(item.last_verified)));
       }
       list.appendChild(card);
     });
-    return list;
+    box.appendChild(list);
+    if (entry.keep) {
+      var save = el("button", "hwc-save", "Save or print these details");
+      save.type = "button";
+      save.addEventListener("click", function () {
+        printDetails(entry.keep);
+      });
+      box.appendChild(save);
+    }
+    return box;
+  }
+
+  // The latest referral's reference, for the page a person keeps.
+  function latestReference() {
+    for (var i = entries.length - 1; i >= 0; i--) {
+      if (entries[i].t === "referral" && entries[i].reference) return entries[i].reference;
+    }
+    return "";
+  }
+
+  // A clean page to print or save as PDF: services, how to contact them, the reference, the
+  // date and help now. No conversation text: a page left on a printer shows no health details.
+  function printDetails(keep) {
+    var old = document.querySelector(".hwc-print-sheet");
+    if (old) old.parentNode.removeChild(old);
+    var sheet = el("div", "hwc-print-sheet");
+    sheet.setAttribute("aria-hidden", "true"); // for paper only; the cards are on screen already
+    sheet.appendChild(el("h1", null, str(keep.title) || "Your details"));
+    sheet.appendChild(el("p", "hwc-print-date", formatDate(keep.date)));
+    (Array.isArray(keep.services) ? keep.services : []).forEach(function (service) {
+      sheet.appendChild(el("h2", null, str(service.name)));
+      sheet.appendChild(el("p", null, str(service.how_to_contact)));
+    });
+    var reference = latestReference() || str(keep.reference);
+    if (reference) sheet.appendChild(el("p", "hwc-print-ref", "Your referral reference: " + reference));
+    sheet.appendChild(el("h2", null, "If you need help now"));
+    var help = el("ul");
+    (Array.isArray(keep.help_now) ? keep.help_now : []).forEach(function (line) {
+      help.appendChild(el("li", null, str(line)));
+    });
+    sheet.appendChild(help);
+    document.body.appendChild(sheet);
+    document.documentElement.classList.add("hwc-printing");
+    function done() {
+      document.documentElement.classList.remove("hwc-printing");
+      window.removeEventListener("afterprint", done);
+    }
+    window.addEventListener("afterprint", done);
+    window.print();
   }
 
   function renderReferral(entry) {
@@ -400,13 +452,39 @@
     });
     appendTurn(run, "bot");
     ui.log.scrollTop = ui.log.scrollHeight;
+    showControls();
   }
 
-  // Show the start of what just arrived; if it fits, the end of the conversation.
+  // Where a turn scrolls to: its start, unless that would push its end (the question the
+  // person must answer) out of view; then its end. `top` and `bottom` are in the scrolling
+  // area's coordinates, `room` is how much of it is visible.
+  function scrollTarget(top, bottom, room, max) {
+    return Math.max(0, Math.min(max, Math.max(top - 12, bottom - room + 12)));
+  }
+
+  // Bring what just arrived into view. On a wide screen the conversation scrolls inside
+  // itself; on a phone it grows and the page is the one scrolling area, with the message box
+  // kept at the bottom of the screen (widget.css), so the page scrolls instead.
   function reveal(group) {
     var log = ui.log;
-    var bottom = log.scrollHeight - log.clientHeight;
-    log.scrollTop = group ? Math.min(bottom, Math.max(0, group.offsetTop - 12)) : bottom;
+    var ownScroll = window.getComputedStyle(log).overflowY !== "visible";
+    var target = group || ui.typing;
+    if (ownScroll) {
+      var max = log.scrollHeight - log.clientHeight;
+      if (!group) {
+        log.scrollTop = max;
+        return;
+      }
+      var top = group.offsetTop;
+      log.scrollTop = scrollTarget(top, top + group.offsetHeight, log.clientHeight, max);
+      return;
+    }
+    var rect = target.getBoundingClientRect();
+    var formTop = ui.form.getBoundingClientRect().top;
+    var room = Math.min(window.innerHeight, formTop > 0 ? formTop : window.innerHeight);
+    var y = window.pageYOffset;
+    var pageMax = document.documentElement.scrollHeight - window.innerHeight;
+    window.scrollTo(0, scrollTarget(rect.top + y, rect.bottom + y, room, pageMax));
   }
 
   function clearChoices() {
@@ -417,6 +495,14 @@
     entries.forEach(function (entry) {
       if (entry.choices) delete entry.choices;
     });
+  }
+
+  // "Start again" and "End chat and clear" only once something has been said.
+  function showControls() {
+    var said = entries.some(function (entry) {
+      return entry.t !== "note" || !session.isNew;
+    });
+    ui.restart.hidden = ui.clear.hidden = !said;
   }
 
   function setStatus(text) {
@@ -442,6 +528,7 @@
     clearChoices();
     entries.push({ t: "user", text: shown });
     var group = appendTurn([entries[entries.length - 1]], "user");
+    showControls();
     saveTranscript();
     var data = { message: message, session_id: session.id };
     if (!session.sourceSent) {
@@ -483,14 +570,15 @@
     settleTimer = setTimeout(flush, now - firstPendingAt >= MAX_SETTLE_MS ? 0 : SETTLE_MS);
   }
 
+  // A card's name as the text gives it: its first line, without the number of a numbered list.
   function firstLine(text) {
-    return str(text).split("\n")[0].trim().toLowerCase();
+    return str(text).split("\n")[0].replace(/^\d+\.\s+/, "").trim().toLowerCase();
   }
 
-  // The bot also sends each recommendation as a text message ("<name>\nWhy it fits: ...") before
-  // the {"recommendations": [...]} payload, for channels that cannot show cards. Here the cards
-  // take the place of those texts (at the first one), so nothing is shown or announced twice.
-  function foldCards(fresh, items) {
+  // The bot also sends the recommendations as text ("1. <name>\nWhy: ...") before the
+  // {"recommendations": [...]} payload, for channels that cannot show cards. Here the cards
+  // take the place of that text, so nothing is shown or announced twice.
+  function foldCards(fresh, items, keep) {
     var names = {};
     items.forEach(function (item) {
       if (item && typeof item === "object") {
@@ -501,7 +589,7 @@
     function isCardText(entry) {
       return entry.t === "bot" && !entry.choices && names[firstLine(entry.text)] === true;
     }
-    var cards = { t: "cards", items: items };
+    var cards = { t: "cards", items: items, keep: keep && typeof keep === "object" ? keep : null };
     var shown = [];
     for (var i = entries.length - 1; i >= 0 && entries[i].t !== "user"; i--) {
       if (isCardText(entries[i])) shown.unshift(entries[i]);
@@ -541,7 +629,7 @@
     messages.forEach(function (message) {
       var choices = message.quick_replies || message.buttons;
       if (Array.isArray(message.recommendations)) {
-        fresh = foldCards(fresh, message.recommendations);
+        fresh = foldCards(fresh, message.recommendations, message.keep);
       } else if (message.referral && typeof message.referral === "object") {
         fresh.push({
           t: "referral",
@@ -584,6 +672,7 @@
     Array.prototype.forEach.call(turns, function (turn) {
       turn.parentNode.removeChild(turn);
     });
+    showControls();
   }
 
   function startAgain() {
@@ -600,6 +689,7 @@
     if (local()) local().removeItem(SESSION_KEY);
     if (tab()) tab().removeItem(TRANSCRIPT_KEY);
     session = { id: newSessionId(), seen: Date.now(), sourceSent: false, isNew: true };
+    showControls();
     if (socket) {
       ready = false;
       socket.emit("session_request", { session_id: session.id });
