@@ -251,3 +251,9 @@ def test_the_trace_travels_in_parse_data_and_memory_reads_the_newest_one():
         [UserUttered("older", parse_data={"risk_trace": [9.0]}), UserUttered("x", parse_data=m.as_dict())],
     )
     assert RecentSignals.from_tracker(tracker).previous == tuple(trace)
+
+
+def test_context_is_not_read_into_a_helpers_ordinary_talk_about_someone():
+    before = assess("im his mum", role="helper")
+    then = assess("hes not working, wants to", RecentSignals.none().after(before), role="helper")
+    assert then.level == "none"

@@ -171,8 +171,12 @@ class RiskEngine:
         # than one message (two ordinary messages together can look like one risky one); urgent
         # only when the level head says so.
         # Only where nothing was signalled lately: after a signal, memory's lower bars do this
-        # job, and the last signal must not echo into a yes, a no or an acknowledgement.
-        if not urgent and not check and recent.previous and not recent.active:
+        # job, and the last signal must not echo into a yes, a no or an acknowledgement. Not
+        # for someone telling us about another person: ordinary talk about "him" and "her",
+        # two messages together, reads as a report of risk (5 of 761 turns of the triage
+        # development conversations, all from helpers), and reports are caught well alone.
+        quiet = not urgent and not check and not recent.active
+        if quiet and recent.previous and role not in ABOUT_OTHER_ROLES:
             joined = classifier.joined(recent.previous, whole)
             t = classifier.thresholds
             if joined is not None and joined.risk[0] >= t.check + CONTEXT_BAR * (t.urgent - t.check):
