@@ -65,7 +65,10 @@ class TriageSlotChecks:
         return self._choice("user_role", value)
 
     def validate_work_status(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
-        return self._choice("work_status", value)
+        chosen = self._choice("work_status", value)
+        earlier = slots_before_last_message(t).get("work_status")
+        text = t.latest_message.get("text") or ""
+        return {"work_status": questions.work_status_after(earlier, chosen["work_status"], text)}
 
     def validate_has_fit_note(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         # "not sure" can be read as a "no"; it is not one.
@@ -119,7 +122,7 @@ class TriageSlotChecks:
         ):
             # "his mate uses a service in Mansfield": a place said in passing is not a move.
             return {"area_id": before}
-        answer = questions.read_area(value, catalogue)
+        answer = questions.settled_by_earlier(questions.read_area(value, catalogue), before)
         slots = {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
         if value not in catalogue.areas:  # a place just named, not the id read already
             slots["area_council"] = answer.council or None  # "Cardiff": named, with no local services

@@ -138,3 +138,28 @@ def test_any_text_gives_facts_inside_the_text_that_never_overlap(text):
 )  # fmt: skip
 def test_one_place_per_message_where_the_person_lives(finder, text, area):
     assert [f.value for f in finder.find(text, TODAY) if f.entity == "area_id"] == [area]
+
+
+@pytest.mark.parametrize(
+    "text, age",
+    [
+        ("helping a 22 yr old lad with cerebral palsy, out of work since uni", "22"),
+        ("im 22 years old and working at tesco", "22"),
+        ("my son is 19 y/o, at college", "19"),
+    ],
+)
+def test_an_age_in_years_old_is_an_age_not_years_off_sick(finder, text, age):
+    found = values(finder, text)
+    assert found.get("age") == age and "weeks_off_sick" not in found
+
+
+@pytest.mark.parametrize(
+    "text, status",
+    [
+        ("been out of work since uni. hes keen on working in the NHS", "out_of_work"),
+        ("unemployed, wants to be working again by summer", "out_of_work"),
+        ("working part time at the co-op", "in_work"),
+    ],
+)
+def test_work_hoped_for_is_not_a_job_held(finder, text, status):
+    assert values(finder, text).get("work_status") == status

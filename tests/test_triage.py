@@ -475,3 +475,31 @@ def test_the_north_manchester_pilot_follows_the_part_of_manchester_named(place, 
 def test_an_area_without_localities_places_nobody_in_one(catalogue):
     assert catalogue.locality_of("islington", "Archway N19") is None
     assert catalogue.locality_of(None, "Harpurhey") is None
+
+
+@pytest.mark.parametrize(
+    "earlier, new, text, kept",
+    [
+        ("off_sick", "in_work", "employed", "off_sick"),
+        ("off_sick", "in_work", "yeah i have a job", "off_sick"),
+        ("off_sick", "in_work", "im back at work now", "in_work"),
+        ("off_sick", "in_work", "on a phased return", "in_work"),
+        ("out_of_work", "in_work", "got a job", "in_work"),
+        ("off_sick", "out_of_work", "they sacked me", "out_of_work"),
+    ],
+)
+def test_someone_off_sick_who_says_they_are_employed_is_still_off_sick(earlier, new, text, kept):
+    from chatbot.triage.questions import work_status_after
+
+    assert work_status_after(earlier, new, text) == kept
+
+
+def test_a_postcode_shared_by_councils_keeps_the_area_already_known(catalogue):
+    from chatbot.triage.questions import read_area, settled_by_earlier
+
+    # "S80" (Bassetlaw, Bolsover or Rotherham), as the fact extractor passes it on: "is it in ...?"
+    s80 = read_area("confirm:nottinghamshire", catalogue)
+    assert s80.area_id is None and "nottinghamshire" in s80.candidates
+    assert settled_by_earlier(s80, "nottinghamshire").area_id == "nottinghamshire"
+    assert settled_by_earlier(s80, None).area_id is None  # nothing known: ask
+    assert settled_by_earlier(s80, "manchester").area_id is None  # a move: ask

@@ -253,7 +253,11 @@ class FactFinder:
             if group == "c" and m.group(group) == text.strip(" .!"):
                 continue  # a reply of just a number answers whatever we asked (see actions/)
             if 14 <= int(m.group(group)) <= 99:
-                candidates.append(Fact("age", m.group(group), m.start(group), m.end(group)))
+                # "a 22 yr old", "im 22 years old": the whole phrase, so it is not also read
+                # as 22 years off sick.
+                start, end = m.start(group), m.end(group)
+                old = _YEARS_OLD_AFTER.match(text, end)
+                candidates.append(Fact("age", m.group(group), start, old.end() if old else end))
         durations = find_durations(text, today)
         if len(durations) > 1:
             # "off 12/52, FN for a further 4/52": the time off is the one said beside "off"
@@ -262,6 +266,7 @@ class FactFinder:
             durations = (beside_off or durations)[:1]
         for d in durations:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
+        candidates = [c for c in candidates if not _hoped_for_work(c, text)]
         return _one_place(_longest_without_overlap(candidates), text)
 
     def _role_in_context(self, doc, start: int, end: int, value: str) -> bool:
@@ -290,6 +295,21 @@ class FactFinder:
                 continue  # lower-case "b4" is text-speak, not Birmingham
             found.append(Fact("area_id", value, m.start(), m.end()))
         return found
+
+
+_YEARS_OLD_AFTER = re.compile(r"\s*(?:years?|yrs?)\s*old\b|\s*y/?o\b", re.IGNORECASE)
+# "keen on working in the NHS", "wants to be working": work hoped for, not a job held.
+_HOPED_BEFORE = re.compile(
+    r"\b(?:keen on|keen to be|wants? to be|would like to be|like to be|hoping to be|hopes to be|looking for|"
+    r"interested in|into|love|loves|dream of|dreams of|ready to start|start|back to)\s+$",
+    re.IGNORECASE,
+)
+
+
+def _hoped_for_work(fact: Fact, text: str) -> bool:
+    if fact.entity != "work_status" or fact.value != "in_work":
+        return False
+    return bool(_HOPED_BEFORE.search(text[max(0, fact.start - 25) : fact.start]))
 
 
 _LIVES_BEFORE = re.compile(

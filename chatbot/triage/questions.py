@@ -8,6 +8,7 @@ is asked their age or GP surgery for nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,15 @@ class AreaAnswer:
     council: str = ""  # a council outside the covered areas, named back to the person
 
 
+def settled_by_earlier(answer: AreaAnswer, earlier: str | None) -> AreaAnswer:
+    """"S80" (Bassetlaw, Bolsover or Rotherham) after "lives in Worksop": the area already
+    known is one of the places the new answer could be, so it stands, and is not asked."""
+    known = earlier not in (None, SKIPPED, vocab.NATIONAL_AREA_ID)  # "somewhere else in England" is no place
+    if answer.area_id is None and known and earlier in answer.candidates:
+        return AreaAnswer(earlier)
+    return answer
+
+
 def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
     """Turn the fact extractor's area value (see chatbot.nlu.facts) into an answer."""
     text = str(value or "")
@@ -119,6 +129,19 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
             match.candidates if len(match.candidates) > 1 else (*match.candidates, vocab.NATIONAL_AREA_ID),
         )
     return AreaAnswer(match.area_id, council=match.council)
+
+
+_BACK_AT_WORK = re.compile(
+    r"\b(back (at|to|in) work|went back|gone back|returned|return(ing)? to work|phased)\b"
+)
+
+
+def work_status_after(earlier: str | None, new: str | None, text: str) -> str | None:
+    """Someone off sick who says "employed" or "I have a job" is still off sick: being off sick
+    is being employed. Only going back ("back at work", "phased return") changes it."""
+    if earlier == "off_sick" and new == "in_work" and not _BACK_AT_WORK.search(text.lower()):
+        return "off_sick"
+    return new
 
 
 def read_weeks(value: Any) -> float | str | None:
