@@ -122,7 +122,10 @@ class TriageSlotChecks:
         ):
             # "his mate uses a service in Mansfield": a place said in passing is not a move.
             return {"area_id": before}
-        answer = questions.settled_by_earlier(questions.read_area(value, catalogue), before)
+        surgery = catalogue.gp_surgeries.get(t.get_slot("gp_surgery_id") or "")
+        answer = questions.settled_by_earlier(
+            questions.read_area(value, catalogue), before, surgery.area if surgery else None
+        )
         slots = {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
         if value not in catalogue.areas:  # a place just named, not the id read already
             slots["area_council"] = answer.council or None  # "Cardiff": named, with no local services

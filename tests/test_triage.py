@@ -503,3 +503,6 @@ def test_a_postcode_shared_by_councils_keeps_the_area_already_known(catalogue):
     assert settled_by_earlier(s80, "nottinghamshire").area_id == "nottinghamshire"
     assert settled_by_earlier(s80, None).area_id is None  # nothing known: ask
     assert settled_by_earlier(s80, "manchester").area_id is None  # a move: ask
+    n1 = read_area("confirm:islington", catalogue)  # N1: Islington or Hackney
+    assert settled_by_earlier(n1, None, surgery_area="islington").area_id == "islington"
+    assert settled_by_earlier(n1, None, surgery_area=None).area_id is None

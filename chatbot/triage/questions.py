@@ -97,12 +97,18 @@ class AreaAnswer:
     council: str = ""  # a council outside the covered areas, named back to the person
 
 
-def settled_by_earlier(answer: AreaAnswer, earlier: str | None) -> AreaAnswer:
+def settled_by_earlier(
+    answer: AreaAnswer, earlier: str | None, surgery_area: str | None = None
+) -> AreaAnswer:
     """"S80" (Bassetlaw, Bolsover or Rotherham) after "lives in Worksop": the area already
-    known is one of the places the new answer could be, so it stands, and is not asked."""
-    known = earlier not in (None, SKIPPED, vocab.NATIONAL_AREA_ID)  # "somewhere else in England" is no place
-    if answer.area_id is None and known and earlier in answer.candidates:
-        return AreaAnswer(earlier)
+    known is one of the places the new answer could be, so it stands, and is not asked. So
+    does the area of the person's GP surgery ("Ritchie Street ... lives N1": Islington)."""
+    if answer.area_id is not None:
+        return answer
+    for known in (earlier, surgery_area):
+        # "somewhere else in England" is no place
+        if known not in (None, SKIPPED, vocab.NATIONAL_AREA_ID) and known in answer.candidates:
+            return AreaAnswer(known)
     return answer
 
 
