@@ -163,3 +163,16 @@ def test_an_age_in_years_old_is_an_age_not_years_off_sick(finder, text, age):
 )
 def test_work_hoped_for_is_not_a_job_held(finder, text, status):
     assert values(finder, text).get("work_status") == status
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cardiff, out of work with anxiety since last winter, ready to look for work now",
+        "hes keen on working in the NHS",
+        "she's hoping to get back to work after the op",
+        "i want to work again",
+    ],
+)
+def test_ways_of_saying_someone_wants_work(finder, text):
+    assert values(finder, text).get("ready_to_work") == "yes"
