@@ -195,6 +195,11 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
             if intent == "correct" or _changed_an_earlier_answer(tracker):
                 dispatcher.utter_message(response="utter_correction_noted")
             return [*events, SlotSet("unclear_answers", 0)]
+        said = tracker.latest_message.get("entities") or []
+        if questions.restates_what_is_known(said, _slots_before_last_message(tracker)):
+            # "im his mum" when we already know: not a miss, so the question is asked again
+            # without "sorry" and is not skipped for it.
+            return events
         if intent in ANSWERS:
             return await self._unclear_answer(requested, dispatcher, tracker, domain, events)
         return events

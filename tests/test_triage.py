@@ -506,3 +506,13 @@ def test_a_postcode_shared_by_councils_keeps_the_area_already_known(catalogue):
     n1 = read_area("confirm:islington", catalogue)  # N1: Islington or Hackney
     assert settled_by_earlier(n1, None, surgery_area="islington").area_id == "islington"
     assert settled_by_earlier(n1, None, surgery_area=None).area_id is None
+
+
+def test_saying_again_who_it_is_for_is_not_a_missed_answer():
+    from chatbot.triage.questions import restates_what_is_known
+
+    known = {"user_role": "helper", "work_status": None}
+    assert restates_what_is_known([{"entity": "user_role", "value": "helper"}], known)
+    assert not restates_what_is_known([{"entity": "work_status", "value": "out_of_work"}], known)
+    assert not restates_what_is_known([], known)
+    assert not restates_what_is_known([{"entity": "user_role"}], {"user_role": "unknown"})

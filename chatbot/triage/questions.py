@@ -97,6 +97,13 @@ class AreaAnswer:
     council: str = ""  # a council outside the covered areas, named back to the person
 
 
+def restates_what_is_known(entities: list[dict], known: Mapping[str, Any]) -> bool:
+    """The message only says again what we know ("im his mum", "patient"): facts, all of them
+    about slots already answered, and none new (the caller checked that)."""
+    names = {e.get("entity") for e in entities if e.get("entity")}
+    return bool(names) and all(known.get(name) not in (None, SKIPPED) for name in names)
+
+
 def settled_by_earlier(
     answer: AreaAnswer, earlier: str | None, surgery_area: str | None = None
 ) -> AreaAnswer:
