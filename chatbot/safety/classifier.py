@@ -26,6 +26,7 @@ import hashlib
 import math
 import os
 import random
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from chatbot.config import PROJECT_ROOT
 
 CLASSES = ("none", "suicide_self_harm", "overdose", "medical_emergency", "abuse", "child_at_risk")
 LABEL = {"suicide": "suicide_self_harm", "self_harm": "suicide_self_harm"}
-FEATURE_VERSION = "3"  # change when features or training change, so stored weights are retrained
+FEATURE_VERSION = "5"  # change when features or training change, so stored weights are retrained
 WORD_FEATURES = 2**18
 CHAR_FEATURES = 2**18
 MODEL_PATH = PROJECT_ROOT / "models" / "safety-classifier.npz"
@@ -245,22 +246,34 @@ def _typo(text: str, rng: random.Random) -> str:
 
 
 def augmented(examples: list[Example], seed: int = 20261201) -> tuple[list[Example], list[int]]:
-    """Each example once more with a typo; each crisis once more as a report by someone else.
+    """Each example once more with a typo, and once more as a report by someone else: a crisis
+    and an ordinary message alike, so "my son says" or "my partner" is no sign of risk by
+    itself (with crises only, the classifier learnt that it was: 2026-12-03, worried relatives'
+    ordinary talk got the urgent routes).
 
     Returns the examples with their copies, and for each the index of the example it came from
     (so held-out folds keep an example and its copies together).
     """
     rng = random.Random(seed)
     out, source = list(examples), list(range(len(examples)))
+    # The engine reads a message sentence by sentence too, so an ordinary message is taught
+    # as ordinary sentence by sentence ("he's devastated." alone is no crisis either). Not a
+    # crisis: one of its sentences alone may be innocent.
     for i, e in enumerate(examples):
+        if e.label == "none":
+            sentences = [p for p in _SENTENCES.split(e.text) if len(p.split()) >= 3]
+            if len(sentences) > 1:
+                out += [Example(p, "none") for p in sentences]
+                source += [i] * len(sentences)
+    for i, e in enumerate(list(examples)):
         out.append(Example(_typo(e.text, rng), e.label, e.urgent, e.other))
         source.append(i)
-        if e.label != "none":
-            out.append(Example(f"{rng.choice(REPORTERS)} {e.text}", e.label, e.urgent, True))
-            source.append(i)
+        out.append(Example(f"{rng.choice(REPORTERS)} {e.text}", e.label, e.urgent, True))
+        source.append(i)
     return out, source
 
 
+_SENTENCES = re.compile(r"(?<=[.!?;\n])\s+|\n+")  # as the engine splits a message (engine.py)
 REPORTERS = ("my patient said", "pt reports", "my mentee told me", "my son keeps saying", "my friend texted me:",  # noqa: E501
              "a client said", "my sister says")  # fmt: skip
 
