@@ -103,7 +103,7 @@ class ActionPatientSummary(Action):
 
 
 class ActionServiceDetails(Action):
-    """ "More about these services": everything the short cards leave out, then the offer again."""
+    """The "More about these services" button: all that the short cards leave out."""
 
     def name(self) -> str:
         return "action_service_details"
