@@ -257,3 +257,17 @@ def test_context_is_not_read_into_a_helpers_ordinary_talk_about_someone():
     before = assess("im his mum", role="helper")
     then = assess("hes not working, wants to", RecentSignals.none().after(before), role="helper")
     assert then.level == "none"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("im ending it today. i mean it", "urgent"),
+        ("i'm on the roof of my building", "urgent"),
+        ("gonna drive into a wall at 90 on the way home, no one will know it was on purpose", "urgent"),
+        ("everyone would be better off without me", "check"),  # indirect: asked directly
+        ("i feel like such a burden to everyone", "check"),
+    ],
+)
+def test_suicide_with_a_plan_now_gets_the_routes_and_indirect_ideation_the_question(text, level):
+    assert assess(text).level == level
