@@ -62,3 +62,26 @@ def test_a_classifier_only_crisis_is_dropped_but_a_risk_signal_is_not():
     assert weak.get(INTENT)["name"] == "inform"
     real = run(CrisisIntentOverride(), message("i want to end it all", [("greet", 0.6)], [("area_id", "x")]))
     assert real.get(INTENT)["name"] == "crisis" and real.get(ENTITIES) == []
+
+
+def test_a_question_that_states_the_situation_and_asks_for_help_is_triage():
+    m = message(
+        "off sick from my job 5 weeks with depression, is there anything in manchester that can help me",
+        [("ask_sick_pay_self_employed", 0.315), ("ask_services_in_area", 0.281), ("inform", 0.143)],
+        [("work_status", "off_sick"), ("weeks_off_sick", "5"), ("condition_category", "mental_health")],
+    )
+    ranking = run(FactsMeanInform(), m).get(INTENT_RANKING_KEY)
+    assert ranking[0]["name"] == "inform"
+    assert ranking[0]["confidence"] - ranking[1]["confidence"] >= AMBIGUITY_THRESHOLD
+    one_fact = message(
+        "want a part time job but my anxiety is really bad. can anyone help with that?",
+        [("ask_about_assistant", 0.347), ("ask_data_who_sees", 0.267)],
+        [("condition_category", "mental_health")],
+    )
+    assert run(FactsMeanInform(), one_fact).get(INTENT)["name"] == "inform"
+    unsure_question = message(
+        "how long does a fit note last, im off with stress",
+        [("ask_fit_note_length", 0.45), ("ask_fit_note_what_is", 0.3)],
+        [("condition_category", "mental_health")],
+    )
+    assert run(FactsMeanInform(), unsure_question).get(INTENT)["name"] == "ask_fit_note_length"

@@ -46,6 +46,21 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text or ""))
 
 
+# "is there anything in manchester that can help me get back", "can anyone help with that?"
+_ASKS_FOR_HELP = re.compile(r"\b(?:help|support|anything|anyone|any ?one|services?|advice)\b", re.IGNORECASE)
+
+
+def question_is_a_request_for_support(text: str, facts: int, confidence: float) -> bool:
+    """A question that states the person's situation and asks for help, which the intent
+    classifier could not place ("off sick from my job 5 weeks with depression, is there
+    anything in manchester that can help me get back"): what triage is for, not a question
+    to answer. One the classifier is sure of ("can I get sick pay if I'm self-employed?")
+    stays a question."""
+    if confidence >= QUESTION_DOUBT or not facts:
+        return False
+    return facts >= 2 or bool(_ASKS_FOR_HELP.search(text or ""))
+
+
 def __getattr__(name: str):  # noqa: ANN202 (PEP 562: a module attribute made on first use)
     """The Rasa component, imported only when Rasa asks for it (config.yml names it here).
 

@@ -18,6 +18,7 @@ from chatbot.nlu.facts_mean_inform import (
     SITUATION_FACTS,
     SMALL_TALK,
     is_question,
+    question_is_a_request_for_support,
 )
 from chatbot.nlu.rule_component import RuleComponent
 
@@ -29,7 +30,12 @@ class FactsMeanInform(RuleComponent, IntentClassifier):
             intent = message.get(INTENT) or {}
             name, confidence = intent.get("name"), intent.get("confidence") or 0.0
             facts = [e for e in message.get(ENTITIES) or [] if e.get("entity") in SITUATION_FACTS]
-            if not facts or is_question(message.get(TEXT) or ""):
+            text = message.get(TEXT) or ""
+            if facts and is_question(text):
+                if question_is_a_request_for_support(text, len({e["entity"] for e in facts}), confidence):
+                    self._make_sure(message, INFORM, confidence)
+                continue
+            if not facts:
                 continue
             if name in (INFORM, "correct"):
                 # The classifier was right but unsure, or torn between inform and correct
