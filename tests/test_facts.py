@@ -176,3 +176,18 @@ def test_work_hoped_for_is_not_a_job_held(finder, text, status):
 )
 def test_ways_of_saying_someone_wants_work(finder, text):
     assert values(finder, text).get("ready_to_work") == "yes"
+
+
+@pytest.mark.parametrize(
+    "text, facts_wanted",
+    [
+        (
+            "been off sick from work since october, my backs gone, i work in a warehouse",
+            {"work_status": "off_sick", "condition_category": "musculoskeletal"},
+        ),
+        ("Just been offered my first proper job!! call centre, starts 5th january", {"work_status": "in_work"}),
+    ],
+)
+def test_off_sick_from_the_job_they_name_and_a_job_offered(finder, text, facts_wanted):
+    found = values(finder, text)
+    assert {k: found.get(k) for k in facts_wanted} == facts_wanted

@@ -267,6 +267,10 @@ class FactFinder:
         for d in durations:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
         candidates = [c for c in candidates if not _hoped_for_work(c, text)]
+        off_sick = any(c.entity == "work_status" and c.value == "off_sick" for c in candidates)
+        if off_sick and not _BACK_AT_WORK.search(text):
+            # "off sick since october ... i work in a warehouse": off sick from that job.
+            candidates = [c for c in candidates if not (c.entity == "work_status" and c.value == "in_work")]
         return _one_place(_longest_without_overlap(candidates), text)
 
     def _role_in_context(self, doc, start: int, end: int, value: str) -> bool:
@@ -297,6 +301,7 @@ class FactFinder:
         return found
 
 
+_BACK_AT_WORK = re.compile(r"\bback (?:at|in) work\b|\bphased\b|\breturned to work\b", re.IGNORECASE)
 _YEARS_OLD_AFTER = re.compile(r"\s*(?:years?|yrs?)\s*old\b|\s*y/?o\b", re.IGNORECASE)
 # "keen on working in the NHS", "wants to be working": work hoped for, not a job held.
 _HOPED_BEFORE = re.compile(
