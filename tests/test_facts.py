@@ -191,3 +191,19 @@ def test_ways_of_saying_someone_wants_work(finder, text):
 def test_off_sick_from_the_job_they_name_and_a_job_offered(finder, text, facts_wanted):
     found = values(finder, text)
     assert {k: found.get(k) for k in facts_wanted} == facts_wanted
+
+
+@pytest.mark.parametrize(
+    "text, facts_wanted",
+    [
+        (
+            "he's still off, his sick line runs to January. he's desperate to get back",
+            {"work_status": "off_sick", "has_fit_note": "yes", "ready_to_work": "yes"},
+        ),
+        ("He finished college in the summer and is bored stiff at home", {"work_status": "out_of_work"}),
+        ("off work 2 wks with my back, self certified then got a note", {"has_fit_note": "yes"}),
+    ],
+)
+def test_everyday_and_scottish_ways_of_saying_off_sick_with_a_note(finder, text, facts_wanted):
+    found = values(finder, text)
+    assert {k: found.get(k) for k in facts_wanted} == facts_wanted
