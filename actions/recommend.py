@@ -40,6 +40,11 @@ class ActionRecommendServices(Action):
         if not result.matches:
             dispatcher.utter_message(response="utter_no_recommendations")
             return [SlotSet("recommended_services", [])]
+        if earlier is not None and list(earlier) == [m.service_id for m in result.matches]:
+            # "pt agreed to us looking into options", "bit of anxiety": nothing that changes
+            # what fits. Not the whole turn again, only that, and the question (the offer).
+            dispatcher.utter_message(response="utter_recommendations_unchanged")
+            return [SlotSet("unclear_answers", 0)]
         area = catalogue.areas.get(profile.area_id or "")
         council = tracker.get_slot("area_council")
         # One lead-in: the coverage notice, when there is one, is the lead-in.
