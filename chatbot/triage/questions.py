@@ -85,9 +85,15 @@ def questions_to_ask(answers: Mapping[str, Any], catalogue: Catalogue) -> list[s
         if not result.local_found:
             # Nothing local fits yet: ask what national services need, rather than offer nothing.
             could_ask |= set(result.could_ask_national)
+        # Age is one short question, and without it a student with anxiety is offered no NHS
+        # Talking Therapies (16 and over): asked whenever a national service waits on it.
+        could_ask |= set(result.could_ask_national) & NATIONAL_QUESTIONS_ALWAYS_WORTH_ASKING
         # Keep a question once answered: the form must still validate its answer.
         questions += [q for q in QUESTIONS_WHERE_THEY_MATTER if q in could_ask or answers.get(q) is not None]
     return questions
+
+
+NATIONAL_QUESTIONS_ALWAYS_WORTH_ASKING = frozenset({"age"})
 
 
 @dataclass(frozen=True)
