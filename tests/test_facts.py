@@ -185,7 +185,7 @@ def test_ways_of_saying_someone_wants_work(finder, text):
             "been off sick from work since october, my backs gone, i work in a warehouse",
             {"work_status": "off_sick", "condition_category": "musculoskeletal"},
         ),
-        ("Just been offered my first proper job!! call centre, starts 5th january", {"work_status": "in_work"}),
+        ("Just been offered my first proper job!! call centre, starts 5th jan", {"work_status": "in_work"}),
     ],
 )
 def test_off_sick_from_the_job_they_name_and_a_job_offered(finder, text, facts_wanted):

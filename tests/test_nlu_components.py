@@ -85,3 +85,15 @@ def test_a_question_that_states_the_situation_and_asks_for_help_is_triage():
         [("condition_category", "mental_health")],
     )
     assert run(FactsMeanInform(), unsure_question).get(INTENT)["name"] == "ask_fit_note_length"
+
+
+def test_start_again_takes_words_that_ask_for_it():
+    not_a_restart = message(
+        "student, but about to start the job",
+        [("start_again", 0.55), ("inform", 0.3)],
+        [("work_status", "in_education")],
+    )
+    assert run(FactsMeanInform(), not_a_restart).get(INTENT)["name"] == "inform"
+    for text in ["can we start over", "restart", "/start_again", "go back to the beginning"]:
+        m = run(FactsMeanInform(), message(text, [("start_again", 0.9), ("deny", 0.05)]))
+        assert m.get(INTENT)["name"] == "start_again", text

@@ -46,6 +46,23 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text or ""))
 
 
+# Starting again wipes every answer, so it takes words that ask for it: "about to start the
+# job" is not "start again".
+_RESTART = re.compile(
+    r"\b(?:re-?start|reset|redo|afresh|scratch|beginning)\b"
+    r"|\b(?:start|begin|go)\s+(?:it\s+|this\s+|all\s+)?(?:again|over|afresh|from)\b"
+    r"|\b(?:from|to) the (?:top|start)\b|\bfresh start\b|\bnew (?:chat|conversation)\b"
+    r"|\b(?:clear|wipe)\b.{0,20}\b(?:it|everything|all|chat|over)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_start_again(text: str) -> bool:
+    """Whether a message taken for `start_again` really asks for it (a button's payload does)."""
+    text = (text or "").strip()
+    return text.startswith("/") or bool(_RESTART.search(text))
+
+
 # "is there anything in manchester that can help me get back", "can anyone help with that?"
 _ASKS_FOR_HELP = re.compile(r"\b(?:help|support|anything|anyone|any ?one|services?|advice)\b", re.IGNORECASE)
 

@@ -17,10 +17,13 @@ from chatbot.nlu.facts_mean_inform import (
     RULE_CONFIDENCE,
     SITUATION_FACTS,
     SMALL_TALK,
+    asks_to_start_again,
     is_question,
     question_is_a_request_for_support,
 )
 from chatbot.nlu.rule_component import RuleComponent
+
+START_AGAIN = "start_again"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -29,6 +32,10 @@ class FactsMeanInform(RuleComponent, IntentClassifier):
         for message in messages:
             intent = message.get(INTENT) or {}
             name, confidence = intent.get("name"), intent.get("confidence") or 0.0
+            if name == START_AGAIN and not asks_to_start_again(message.get(TEXT) or ""):
+                self._not_a_restart(message)
+                intent = message.get(INTENT) or {}
+                name, confidence = intent.get("name"), intent.get("confidence") or 0.0
             facts = [e for e in message.get(ENTITIES) or [] if e.get("entity") in SITUATION_FACTS]
             text = message.get(TEXT) or ""
             if facts and is_question(text):
@@ -59,6 +66,14 @@ class FactsMeanInform(RuleComponent, IntentClassifier):
                 continue
             self._make_sure(message, INFORM, confidence)
         return messages
+
+    @staticmethod
+    def _not_a_restart(message: Message) -> None:
+        """The next intent in the ranking instead (the facts rule below may still make it inform)."""
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != START_AGAIN]
+        fallback = {"name": "nlu_fallback", "confidence": 1.0}
+        message.set(INTENT, ranking[0] if ranking else fallback, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     @staticmethod
     def _make_sure(message: Message, name: str, confidence: float) -> None:
