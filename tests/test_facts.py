@@ -207,3 +207,15 @@ def test_off_sick_from_the_job_they_name_and_a_job_offered(finder, text, facts_w
 def test_everyday_and_scottish_ways_of_saying_off_sick_with_a_note(finder, text, facts_wanted):
     found = values(finder, text)
     assert {k: found.get(k) for k in facts_wanted} == facts_wanted
+
+
+@pytest.mark.parametrize(
+    "text, facts_wanted",
+    [
+        ("fit note yes, runs till the 12th", {"has_fit_note": "yes"}),
+        ("its for me", {"user_role": "self"}),
+    ],
+)
+def test_short_answers_that_say_again_what_we_know(finder, text, facts_wanted):
+    found = values(finder, text)
+    assert {k: found.get(k) for k in facts_wanted} == facts_wanted
