@@ -516,3 +516,16 @@ def test_saying_again_who_it_is_for_is_not_a_missed_answer():
     assert not restates_what_is_known([{"entity": "work_status", "value": "out_of_work"}], known)
     assert not restates_what_is_known([], known)
     assert not restates_what_is_known([{"entity": "user_role"}], {"user_role": "unknown"})
+
+
+@pytest.mark.parametrize(
+    "text, service_id",
+    [
+        ("we used to send people to the Remploy thing, is that still running?", "islington-working-better"),
+        ("is the single homeless project peer mentoring up and running yet?", "islington-peer-mentoring"),
+    ],
+)
+def test_a_service_can_be_named_by_the_organisation_that_runs_it(catalogue, text, service_id):
+    from chatbot.triage.service_status import named_service_ids
+
+    assert named_service_ids(text, catalogue) == [service_id]

@@ -31,6 +31,18 @@ def named_service_ids(text: str, catalogue: Catalogue) -> list[str]:
             continue
         if f" {name} " in said and not any(name in catalogue.services[f].name.lower() for f in found):
             found.append(service.id)
+    return found or _named_by_who_runs_it(said, catalogue)
+
+
+def _named_by_who_runs_it(said: str, catalogue: Catalogue) -> list[str]:
+    """"the Remploy thing": a service named by the organisation that runs it, where that
+    organisation runs only one service here (Remploy ran the Working Better pilot)."""
+    found = []
+    for org in catalogue.knowledge.organizations:
+        name = " ".join(re.sub(r"\([^)]*\)|[^\w\s]", " ", org.name.lower()).split())
+        runs = [s.id for s in catalogue.services.values() if s.organization == org.id]
+        if len(runs) == 1 and set(name.split()) - _COMMON and f" {name} " in said:
+            found.append(runs[0])
     return found
 
 
