@@ -166,15 +166,14 @@ class RiskEngine:
             if risk < classifier.thresholds.check:
                 lowered_only.add(category)
 
-        # Read with the message before: "tonight's the night" after "i've been saving my
-        # tablets" (which may have been under the bar itself). Only raises, and at a higher bar
-        # than one message (two ordinary messages together can look like one risky one); urgent
-        # only when the level head says so.
-        # Only where nothing was signalled lately: after a signal, memory's lower bars do this
-        # job, and the last signal must not echo into a yes, a no or an acknowledgement. Not
-        # for someone telling us about another person: ordinary talk about "him" and "her",
-        # two messages together, reads as a report of risk (5 of 761 turns of the triage
-        # development conversations, all from helpers), and reports are caught well alone.
+        # Context (hazard H16): read with the message before, "tonight's the night" after "i've
+        # been saving my tablets" (which may have been under the bar itself). It only raises,
+        # at a higher bar than one message (two ordinary messages together can look like one
+        # risky one), urgent only when the level head says so. Not after a recent signal
+        # (memory's lower bars do this job, and the last signal must not echo into a yes, a no
+        # or an acknowledgement), nor for talk about another person: a helper's "him" and
+        # "her" over two messages reads as a report of risk (5 of 761 triage development
+        # turns), and reports are caught well alone.
         quiet = not urgent and not check and not recent.active
         if quiet and recent.previous and role not in ABOUT_OTHER_ROLES:
             joined = classifier.joined(recent.previous, whole)
