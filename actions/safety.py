@@ -25,7 +25,12 @@ class ActionRespondToCrisis(Action):
         if risk.get("level") == "none" and risk.get("check_answer") == "no":
             # "No" to the check question: thank them, leave the numbers, and carry on where we were.
             dispatcher.utter_message(text=routes.cleared(nation))
-            return [FollowupAction(tracker.active_loop_name)] if tracker.active_loop_name else []
+            if tracker.active_loop_name:
+                return [FollowupAction(tracker.active_loop_name)]
+            # The message the question was about held facts (chatbot/nlu/risk_detector.py):
+            # they are this answer's now, so the questions start from them.
+            held = tracker.latest_message.get("entities") or []
+            return [FollowupAction("triage_form")] if held else []
         record.crisis_interrupted(tracker.get_slot("area_id"))  # a count only: no text, no category
         reply = routes.reply(
             level=risk.get("level", "urgent"),

@@ -271,3 +271,34 @@ def test_context_is_not_read_into_a_helpers_ordinary_talk_about_someone():
 )
 def test_suicide_with_a_plan_now_gets_the_routes_and_indirect_ideation_the_question(text, level):
     assert assess(text).level == level
+
+
+def test_facts_beside_a_check_sign_are_held_and_come_back_with_a_no():
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from chatbot.nlu.conversation_context import _tracker
+
+    worried = nlu_message(
+        "off sick 6 weeks with depression, and i feel like such a burden to everyone",
+        [("inform", 0.9)],
+        {"work_status": "off_sick", "condition_category": "mental_health"},
+    )
+    CrisisIntentOverride().process([worried])
+    assert worried.get("risk")["level"] == "check" and worried.get(ENTITIES) == []  # no slot filled
+    assert worried.get("held_facts") == [
+        {"entity": "work_status", "value": "off_sick"},
+        {"entity": "condition_category", "value": "mental_health"},
+    ]
+    tracker = DialogueStateTracker.from_events("t", [UserUttered("x", parse_data=worried.as_dict())])
+    token = _tracker.set(tracker)
+    try:
+        no = nlu_message("no, im safe", [("deny", 0.9)])
+        CrisisIntentOverride().process([no])
+    finally:
+        _tracker.reset(token)
+    assert no.get("risk")["check_answer"] == "no"
+    assert {(e["entity"], e["value"]) for e in no.get(ENTITIES)} == {
+        ("work_status", "off_sick"),
+        ("condition_category", "mental_health"),
+    }

@@ -28,6 +28,31 @@ from chatbot.nlu.rule_component import RuleComponent
 from chatbot.safety import RecentSignals, load_engine
 from chatbot.safety.memory import TRACE_KEY
 
+HELD_KEY = "held_facts"  # in parse_data: a check-level message's triage facts, until its answer
+# The triage facts that may wait for the check question's answer (never contact details).
+HELD_ENTITIES = frozenset({"work_status", "weeks_off_sick", "has_fit_note", "condition_category", "area_id",
+                           "gp_surgery_id", "age", "ready_to_work", "user_role", "benefits",
+                           "circumstances"})  # fmt: skip
+
+
+def held_facts(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Which fact and its value only (no words, no positions)."""
+    return [
+        {k: e[k] for k in ("entity", "value", "extractor") if k in e}
+        for e in entities
+        if e.get("entity") in HELD_ENTITIES
+    ]
+
+
+def facts_held_before(tracker: Any) -> list[dict[str, Any]]:
+    """The facts held on the last user message (the one the check question was about)."""
+    if tracker is None:
+        return []
+    for event in reversed(tracker.events):
+        if getattr(event, "type_name", None) == "user":
+            return list((event.parse_data or {}).get(HELD_KEY) or [])
+    return []
+
 CRISIS_INTENT = "crisis"
 
 
@@ -54,6 +79,14 @@ class CrisisIntentOverride(RuleComponent, IntentClassifier):
                 # after the urgent routes an answer waits, as the safety stories require.
                 own_sign = assessment.at_risk and set(assessment.layers) - {"repeat"}
                 waits = assessment.level == "urgent"
+                if own_sign and assessment.level == "check":
+                    # Held, not used: they answer the form only once the check question is
+                    # answered "no" ("off sick 6 weeks with depression ... such a burden").
+                    held = held_facts(message.get(ENTITIES) or [])
+                    if held:
+                        message.set(HELD_KEY, held, add_to_output=True)
+                if assessment.cleared:
+                    message.set(ENTITIES, [*(message.get(ENTITIES) or []), *facts_held_before(tracker)])
                 self._mark_crisis(message, assessment.as_parse_data(), keep_facts=not (own_sign or waits))
             else:
                 self._drop_a_classifier_only_crisis(message)

@@ -351,6 +351,7 @@ def _redacted_user_message(data: dict[str, Any]) -> dict[str, Any]:
     # The intent stays: it is not what the person typed, and Rasa's policies read it back.
     parse_data = {**(data.get("parse_data") or {}), "text": REDACTED, "entities": []}
     parse_data.pop("metadata", None)
+    parse_data.pop("held_facts", None)  # chatbot/nlu/risk_detector.py HELD_KEY: facts too
     redacted = {**data, "text": REDACTED, "parse_data": parse_data}
     redacted.pop("metadata", None)
     return redacted
