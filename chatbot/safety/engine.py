@@ -46,6 +46,7 @@ MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
 # the cases were caught; with it at 0.25, 94.9%, and 5 pairs (0.13%) got a check question,
 # none the urgent routes. Lower bars caught more and asked more (0: 12 pairs), higher fewer.
 CONTEXT_BAR = 0.25
+TRACE_CHARS = 600  # messages longer than this leave no trace for the next one
 CHECK_ANSWER_WORDS = 6  # a hedged yes ("maybe", "i am") answers the check only in a reply this short
 RESOLVABLE = frozenset({"medical_emergency"})  # what a past-and-resolved cue may take away (not an overdose:
 # "took them this morning, I feel ok now" is an emergency)
@@ -230,7 +231,9 @@ class RiskEngine:
                 urgent = dict.fromkeys(carried, "repeat")
             elif recent.pending_check and answer is None:
                 check = dict.fromkeys(carried, "repeat")
-        trace = classifier.trace(whole)
+        # A long message is read whole by its sentences; its trace would cost a second reading
+        # of all of it, and what a short next message completes is said in a short one.
+        trace = classifier.trace(whole) if len(whole) <= TRACE_CHARS else ()
         if urgent:
             level, chosen = "urgent", urgent
         elif check:
