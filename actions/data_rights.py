@@ -12,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from chatbot.config import load_settings
 from chatbot.db import session_scope
 from chatbot.knowledge.runtime import current_catalogue
 from chatbot.referrals import store
@@ -68,6 +69,9 @@ class ActionWithdrawConsent(Action):
             dispatcher.utter_message(text=NOT_FOUND_OR_NOT_YOURS.format(reference=reference))
             return []
         forget_local_copies([reference])
+        if result.person_key and result.person_key != requester.person_key:
+            # Withdrawn from another conversation: the one that made it forgets the details too.
+            _forget_in_the_conversation_that_made_it(result.person_key)
         service = current_catalogue().services.get(result.service_id or "")
         name = service.name if service else "the service"
         messages = {
@@ -82,6 +86,21 @@ class ActionWithdrawConsent(Action):
         dispatcher.utter_message(text=messages[result.outcome])
         # The conversation forgets the details too (they were kept, encrypted, for the read-back).
         return [SlotSet(slot, None) for slot in DETAIL_SLOTS]
+
+
+def _forget_in_the_conversation_that_made_it(person_key: str) -> None:
+    # Here, not at the top: it brings Rasa's tracker store code, which the action server
+    # otherwise never loads (rare: a withdrawal typed in another conversation).
+    from chatbot.privacy.tracker_store import scrub_contact_slots_of
+
+    secret = hashing_secret()
+    try:
+        scrub_contact_slots_of(
+            load_settings().tracker_store_url, person_key, lambda sender: store.person_key(secret, sender)
+        )
+    except SQLAlchemyError as error:
+        # The referral is withdrawn and its row emptied; the retention purge still ends these.
+        logger.error("the other conversation's contact slots could not be emptied: %s", type(error).__name__)
 
 
 NOT_FOUND_OR_NOT_YOURS = (

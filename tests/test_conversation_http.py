@@ -106,3 +106,37 @@ def test_the_api_token_is_not_on_any_command_line(live_servers):
     chat = Conversation(live_servers.rasa_url, token=live_servers.token)
     chat.say("hi")
     assert chat.slots()["requested_slot"] == "user_role"  # and the API still takes the token
+
+
+def test_a_withdrawal_from_another_conversation_empties_the_contact_details_of_the_first(live_servers):
+    import sqlite3
+
+    made = Conversation(live_servers.rasa_url)
+    for text in [
+        "I've been off work with stress for six weeks and my fit note runs out Friday. I live in Islington.",
+        "yes",
+        '/inform{"gp_surgery_id":"amwell-group-practice"}',
+        '/request_referral{"service_id":"islington-get-back-on-track"}',
+        "/affirm",
+        "Pat",
+        "pat.elsewhere@example.com",
+        "morning",
+    ]:
+        made.say(text)
+    replies = made.say("/affirm")
+    reference = (made.custom(replies, "referral") or {}).get("reference")
+    assert reference, replies
+
+    def stored_contact_values() -> list:
+        with sqlite3.connect(live_servers.settings.var_dir / "tracker.db") as db:
+            rows = db.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot'", (made.sender,)
+            ).fetchall()
+        slots = [json.loads(data) for (data,) in rows]
+        return [s["value"] for s in slots if s["name"].startswith("contact_") and s["value"] is not None]
+
+    assert any(str(v).startswith("enc:") for v in stored_contact_values())  # kept, sealed, until then
+    elsewhere = Conversation(live_servers.rasa_url)
+    texts = elsewhere.texts(elsewhere.say(f"withdraw consent {reference} pat.elsewhere@example.com"))
+    assert any("Done." in t for t in texts), texts
+    assert not any(str(v).startswith("enc:") for v in stored_contact_values())

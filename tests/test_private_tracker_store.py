@@ -641,3 +641,21 @@ def test_withdrawing_consent_empties_every_stored_contact_value(open_store, db_u
     everything = "\n".join(stored_data(db_url, sender))
     assert NAME_TOKEN not in everything and PHONE_TOKEN not in everything
     assert stored_data(db_url, other) == others_rows  # someone else's conversation is untouched
+
+
+def test_a_withdrawal_made_elsewhere_empties_the_contact_values_of_the_conversation_that_made_it(
+    open_store, db_url
+):
+    from chatbot.privacy.tracker_store import scrub_contact_slots_of
+
+    store = open_store()
+    maker, other = new_sender("made-it"), new_sender("someone-else")
+    save_turns(store, maker, recent_turns())
+    save_turns(store, other, recent_turns())
+    others_rows = stored_data(db_url, other)
+    key_of = lambda sender: f"key:{sender}"  # noqa: E731 (stands in for the HMAC the action uses)
+    assert scrub_contact_slots_of(db_url, "key:nobody", key_of) == 0
+    assert scrub_contact_slots_of(db_url, f"key:{maker}", key_of) >= 2
+    everything = "\n".join(stored_data(db_url, maker))
+    assert NAME_TOKEN not in everything and PHONE_TOKEN not in everything
+    assert stored_data(db_url, other) == others_rows

@@ -31,6 +31,7 @@ sender ids (on some channels the sender id is a phone number).
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -432,6 +433,25 @@ def _delete_conversation(executor: Session | Connection, sender_id: str) -> int:
 class PurgeReport:
     conversations: int
     events: int
+
+
+def scrub_contact_slots_of(url: str, person_key: str, key_of: Callable[[str], str]) -> int:
+    """After a withdrawal made from another conversation (with the reference and a proof),
+    empty the contact_* slots of the conversation that made the referral too. Only the keyed
+    hash of its sender id is on the referral, so each stored conversation's key is compared.
+    Returns how many slot values were emptied."""
+    with _engine(url) as engine:
+        if not _has_events_table(engine):
+            return 0
+        with engine.begin() as connection:
+            senders = connection.execute(sa.select(EVENTS.c.sender_id).distinct()).scalars().all()
+            scrubbed = sum(
+                _scrub_contact_slots(connection, sender)
+                for sender in senders
+                if hmac.compare_digest(key_of(sender), person_key)
+            )
+    logger.info("Consent withdrawn elsewhere: %d stored contact slot values emptied.", scrubbed)
+    return scrubbed
 
 
 def erase_conversation(url: str, sender_id: str) -> int:

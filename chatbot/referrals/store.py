@@ -159,6 +159,7 @@ SERVICE_TOLD = "service_told"  # delivered: the service gets a withdrawal notice
 class Withdrawal:
     outcome: str
     service_id: str | None = None
+    person_key: str | None = None  # whose referral: to find the conversation that made it
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def withdraw(
     outcome = _withdraw(session, referral, now)
     # The withdrawal notice needs only the reference: nothing personal is kept for it.
     _remove_personal_data(referral, now)
-    return Withdrawal(outcome, referral.service_id)
+    return Withdrawal(outcome, referral.service_id, referral.person_key)
 
 
 def _withdraw(session: Session, referral: m.ReferralRow, now: dt.datetime) -> str:
