@@ -150,10 +150,9 @@ class RiskClassifier:
         sums = values @ self._weights[keys]
         return (*(round(float(v), 4) for v in sums), round(float(values @ values), 4))
 
-    def joined(self, earlier: tuple[float, ...], normal: str) -> Scores | None:
-        """The scores of the last message and this one read as one text, from the last one's
-        trace: as if their features were added (shared n-grams count once in the length)."""
-        now = self.trace(normal)
+    def joined(self, earlier: tuple[float, ...], now: tuple[float, ...]) -> Scores | None:
+        """The scores of the last message and this one read as one text, from their traces:
+        as if their features were added (shared n-grams count once in the length)."""
         if len(earlier) != self._weights.shape[1] + 1 or not now:
             return None
         sums = np.asarray(earlier[:-1], dtype=np.float32) + np.asarray(now[:-1], dtype=np.float32)

@@ -175,9 +175,14 @@ class RiskEngine:
         # or an acknowledgement), nor for talk about another person: a helper's "him" and
         # "her" over two messages reads as a report of risk (5 of 761 triage development
         # turns), and reports are caught well alone.
+        # The trace this message leaves, read once here: the context layer joins it with the
+        # last one. A long message is read whole by its sentences; its trace would cost a
+        # second reading of all of it, and what a short next message completes is said in a
+        # short one, so it leaves none (but is still read with the message before).
+        trace = classifier.trace(whole) if len(whole) <= TRACE_CHARS else ()
         quiet = not urgent and not check and not recent.active
         if quiet and recent.previous and role not in ABOUT_OTHER_ROLES:
-            joined = classifier.joined(recent.previous, whole)
+            joined = classifier.joined(recent.previous, trace or classifier.trace(whole))
             t = classifier.thresholds
             if joined is not None and joined.risk[0] >= t.check + CONTEXT_BAR * (t.urgent - t.check):
                 category = CLASSES[1 + int(joined.classes[0, 1:].argmax())]
@@ -231,9 +236,6 @@ class RiskEngine:
                 urgent = dict.fromkeys(carried, "repeat")
             elif recent.pending_check and answer is None:
                 check = dict.fromkeys(carried, "repeat")
-        # A long message is read whole by its sentences; its trace would cost a second reading
-        # of all of it, and what a short next message completes is said in a short one.
-        trace = classifier.trace(whole) if len(whole) <= TRACE_CHARS else ()
         if urgent:
             level, chosen = "urgent", urgent
         elif check:
