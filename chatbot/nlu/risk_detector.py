@@ -24,15 +24,14 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from chatbot.nlu.conversation_context import current_tracker, give_nlu_the_conversation
+from chatbot.nlu.facts_mean_inform import SITUATION_FACTS
 from chatbot.nlu.rule_component import RuleComponent
 from chatbot.safety import RecentSignals, load_engine
 from chatbot.safety.memory import TRACE_KEY
 
 HELD_KEY = "held_facts"  # in parse_data: a check-level message's triage facts, until its answer
 # The triage facts that may wait for the check question's answer (never contact details).
-HELD_ENTITIES = frozenset({"work_status", "weeks_off_sick", "has_fit_note", "condition_category", "area_id",
-                           "gp_surgery_id", "age", "ready_to_work", "user_role", "benefits",
-                           "circumstances"})  # fmt: skip
+HELD_ENTITIES = SITUATION_FACTS | {"user_role", "benefits", "circumstances"}
 
 
 def held_facts(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
