@@ -135,7 +135,7 @@ def escape(text: str) -> str:
 
 
 def _card_text(card: dict) -> str:
-    """A card from the payload, worded like `utter_recommendation_card`."""
+    """A card from the payload alone (no text came with it), worded like cards.details_text."""
     lines = [str(card.get("name", ""))]
     reasons = "; ".join(str(r) for r in card.get("reasons") or [])
     if reasons:
