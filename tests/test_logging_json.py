@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 
 import pytest
@@ -29,7 +30,18 @@ REFERRAL = [
     "/affirm",
 ]
 # What must never reach a log: the person's words and details, and the conversation's id.
-PERSONAL = ["Zebedee", "Quillfeather", "7946", "0321", "fit note runs out", "Islington.", "six weeks"]
+PERSONAL = ["Zebedee", "Quillfeather", "fit note runs out", "Islington.", "six weeks"]
+# The phone number's digit groups and the number run together. A group is looked for as a
+# group ("last 4: 0321"), not inside a longer run of digits: a free port such as 60321 in a
+# log line is not the number (that made this test fail at random).
+PHONE_PARTS = re.compile(r"(?<!\d)(?:7946|0321)(?!\d)|79460321")
+
+
+def holds_personal(text: str) -> str | None:
+    """The first personal detail found in a log text, if any."""
+    found = next((secret for secret in PERSONAL if secret in text), None)
+    match = PHONE_PARTS.search(text)
+    return found or (match.group(0) if match else None)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +82,8 @@ def test_every_line_is_json_without_personal_data(json_logging_servers):
                 pytest.fail(f"{path.name}:{number} is not JSON: {line[:200]!r}")
             assert isinstance(record, dict) and {"time", "level", "source"} <= record.keys(), line[:200]
             seen_sources.add(record["source"])
-            for secret in [*PERSONAL, chat.sender]:
-                assert secret not in line, f"{path.name}:{number} holds {secret!r}"
+            assert chat.sender not in line, f"{path.name}:{number} holds the conversation's id"
+            assert holds_personal(line) is None, f"{path.name}:{number} holds {holds_personal(line)!r}"
     assert {"rasa", "actions", "worker"} <= seen_sources
 
 
@@ -118,5 +130,4 @@ def test_malformed_payloads_with_personal_data_reach_no_log(fixture, request):
     time.sleep(1)
     for path in sorted(servers.log_dir.glob("*.log")):
         text = path.read_text(errors="replace")
-        for secret in ("Zebedee", "Quillfeather", "7946", "0321"):
-            assert secret not in text, f"{path.name} holds {secret!r}"
+        assert holds_personal(text) is None, f"{path.name} holds {holds_personal(text)!r}"
