@@ -66,6 +66,41 @@ def test_a_past_and_resolved_medical_event_is_not_an_emergency(text):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # A decision with a time, or a date not to be seen through.
+        "ive decided sunday is when i do it",
+        "not planning on being around past christmas so the fit note doesnt matter",
+        "ill be dead by the time the appeal is heard",
+        # A method researched, a place of danger reached now, not wanting to be saved.
+        "spent all evening looking up how, there's one that is quick",
+        "sat on the platform letting the trains go past for an hour now",
+        "stood at the edge of the viaduct, it's a long way down",
+        "please dont send anyone, i dont want to be stopped",
+        # What happens after one's own death, asked because it is decided.
+        "who tells my work if im dead, asking cos ive sorted everything",
+    ],
+)
+def test_plans_places_and_arrangements_get_the_routes_at_once(text):
+    result = assess(text)
+    assert result.level == "urgent" and "suicide_self_harm" in result.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ive decided to go back to work on monday",
+        "i know when my fit note ends now",
+        "fainted at work in the summer, fine since",
+        "went to a&e with chest pains, it was only indigestion",
+        "the nursery rang, my son had a seizure but he is fine now",
+    ],
+)
+def test_plans_of_work_and_medical_events_that_ended_are_not_a_crisis(text):
+    assert assess(text).level == "none"
+
+
+@pytest.mark.parametrize(
     "text", ["i tried to kill myself years ago", "i was abused as a child and he still threatens me"]
 )
 def test_a_past_cue_never_lowers_suicide_or_abuse(text):
