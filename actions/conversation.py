@@ -8,6 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset
 from rasa_sdk.executor import CollectingDispatcher
 
+from chatbot.nlu.language import looks_like_another_language
+
 from .data_rights import REFERENCE_TEXT
 from .referral_status import ActionReferralStatus
 from .turns import text_of
@@ -35,9 +37,12 @@ class ActionHandleUnclear(Action):
             # A reference is only ever given out for a referral: whatever the words, they ask about it.
             return ActionReferralStatus().run(dispatcher, tracker, domain)
         misses = _misses_in_a_row(tracker)
-        dispatcher.utter_message(
-            response="utter_default" if misses < UNCLEAR_LIMIT else "utter_still_unclear"
-        )
+        if misses >= UNCLEAR_LIMIT:
+            dispatcher.utter_message(response="utter_still_unclear")
+        elif looks_like_another_language(text_of(tracker)):
+            dispatcher.utter_message(response="utter_default_other_language")
+        else:
+            dispatcher.utter_message(response="utter_default")
         return []
 
 

@@ -98,7 +98,10 @@ class TriageSlotChecks:
         return {"age": questions.read_age(value)}
 
     def validate_gp_surgery_id(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
-        return {"gp_surgery_id": questions.read_gp_surgery(value, current_catalogue())}
+        catalogue = current_catalogue()
+        surgery_id = questions.read_gp_surgery(value, catalogue)
+        area = questions.area_from_surgery(surgery_id, t.get_slot("area_id"), catalogue)
+        return {"gp_surgery_id": surgery_id, **area}
 
     def validate_benefits(self, value: Any, d: CollectingDispatcher, t: Tracker, domain: dict) -> dict:
         earlier = slots_before_last_message(t).get("benefits")

@@ -75,6 +75,12 @@ def test_the_users_md_receptionist_example(finder):
         ("i dont want a job right now", "ready_to_work", "no"),
         ("asking for a friend", "user_role", "helper"),
         ("i'm self-employed", "work_status", "self_employed"),
+        # Read from the retired 2026-12-03 blind set, by family (2026-12-03 b):
+        ("been oot of work wi a bad back", "work_status", "out_of_work"),  # Scots
+        ("lost my job in may and want to get back working", "work_status", "out_of_work"),
+        ("she keeps saying she wants a proper job", "ready_to_work", "yes"),
+        ("i help him, im his mum", "user_role", "helper"),
+        ("on a script from the drug and alcohol team", "condition_category", "substance_use"),
     ],
 )
 def test_everyday_words(finder, text, entity, value):
@@ -219,3 +225,14 @@ def test_everyday_and_scottish_ways_of_saying_off_sick_with_a_note(finder, text,
 def test_short_answers_that_say_again_what_we_know(finder, text, facts_wanted):
     found = values(finder, text)
     assert {k: found.get(k) for k in facts_wanted} == facts_wanted
+
+
+@pytest.mark.parametrize(
+    "text, other",
+    [("i help her, im her dad", False), ("oot of work", False), ("necesito ayuda con mi trabajo", True),
+     ("أحتاج مساعدة في العمل", True), ("hi 👋", False)],
+)
+def test_only_a_message_in_another_language_is_told_that_english_is_needed(text, other):
+    from chatbot.nlu.language import looks_like_another_language
+
+    assert looks_like_another_language(text) is other

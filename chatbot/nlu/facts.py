@@ -306,7 +306,8 @@ _YEARS_OLD_AFTER = re.compile(r"\s*(?:years?|yrs?)\s*old\b|\s*y/?o\b", re.IGNORE
 # "keen on working in the NHS", "wants to be working": work hoped for, not a job held.
 _HOPED_BEFORE = re.compile(
     r"\b(?:keen on|keen to be|wants? to be|would like to be|like to be|hoping to be|hopes to be|looking for|"
-    r"interested in|dream of|dreams of|ready to start|start)\s+$",
+    r"interested in|dream of|dreams of|ready to start|start|get back|go back|getting back|back to|try|"
+    r"hasn'?t managed to get|not managed to get|can'?t get|cannot get)\s+$",
     re.IGNORECASE,
 )
 

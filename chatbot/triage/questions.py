@@ -125,6 +125,15 @@ def settled_by_earlier(
     return answer
 
 
+def area_from_surgery(surgery_id: str | None, area_id: str | None, catalogue: Catalogue) -> dict[str, str]:
+    """"GP at Mitchison Road surgery": the surgery's area, when no place has been said, so the
+    person is not asked where they live (four times, in the 2026-12-03 set) once it is known."""
+    surgery = catalogue.gp_surgeries.get(surgery_id or "")
+    if surgery is None or area_id not in (None, SKIPPED) or surgery.area not in catalogue.areas:
+        return {}
+    return {"area_id": surgery.area}
+
+
 def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
     """Turn the fact extractor's area value (see chatbot.nlu.facts) into an answer."""
     text = str(value or "")
