@@ -198,8 +198,13 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
         said = tracker.latest_message.get("entities") or []
         if questions.restates_what_is_known(said, _slots_before_last_message(tracker)):
             # "im his mum" when we already know: not a miss, so the question is asked again
-            # without "sorry" and is not skipped for it.
-            return events
+            # without "sorry". It still counts: a person who answers other questions in turn
+            # (their script, not ours) had the same question four or five times running in the
+            # 2026-12-03 set, so the second unanswered turn skips it, as a miss would.
+            count = int(tracker.get_slot("unclear_answers") or 0) + 1
+            if count < UNCLEAR_LIMIT:
+                return [*events, SlotSet("unclear_answers", count)]
+            return await self._skip(requested, dispatcher, tracker, domain, events)
         if intent in ANSWERS:
             return await self._unclear_answer(requested, dispatcher, tracker, domain, events)
         return events
@@ -219,7 +224,17 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
             unclear = "utter_unclear_question" if is_question(_text(tracker)) else "utter_unclear_answer"
             dispatcher.utter_message(response=unclear)
             return [*events, SlotSet("unclear_answers", count)]
-        # Second miss in a row: skip this question rather than ask it a third time.
+        return await self._skip(requested, dispatcher, tracker, domain, events)
+
+    async def _skip(
+        self,
+        requested: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict,
+        events: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Second miss in a row: skip this question rather than ask it a third time."""
         dispatcher.utter_message(response="utter_skip_question")
         skipped_value = "not_sure" if requested == "ready_to_work" else questions.SKIPPED
         skipped = [
