@@ -9,7 +9,7 @@ from __future__ import annotations
 _FOREIGN_WORDS = frozenset(
     "hola necesito ayuda trabajo dzien dobry potrzebuje pomocy prace buna ziua ajutor munca "
     "salaam aamin shaqo caawimaad mujhe madad chahiye kaam bonjour besoin aide travail "
-    "bore da helo angen help gwaith diolch shukran marhaba".split()
+    "bore da helo angen gwaith diolch shukran marhaba".split()
 )
 
 
