@@ -201,10 +201,7 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
             # without "sorry". It still counts: a person who answers other questions in turn
             # (their script, not ours) had the same question four or five times running in the
             # 2026-12-03 set, so the second unanswered turn skips it, as a miss would.
-            count = int(tracker.get_slot("unclear_answers") or 0) + 1
-            if count < UNCLEAR_LIMIT:
-                return [*events, SlotSet("unclear_answers", count)]
-            return await self._skip(requested, dispatcher, tracker, domain, events)
+            return await self._unclear_answer(requested, dispatcher, tracker, domain, events, restated=True)
         if intent in ANSWERS:
             return await self._unclear_answer(requested, dispatcher, tracker, domain, events)
         return events
@@ -216,25 +213,18 @@ class ValidateTriageForm(TriageSlotChecks, FormValidationAction):
         tracker: Tracker,
         domain: dict,
         events: list[dict[str, Any]],
+        restated: bool = False,
     ) -> list[dict[str, Any]]:
+        """A reply that does not answer the question; a restatement counts too, without "sorry"."""
         count = int(tracker.get_slot("unclear_answers") or 0) + 1
-        if says_dont_know(_text(tracker)):
+        if not restated and says_dont_know(_text(tracker)):
             count = UNCLEAR_LIMIT  # "not sure" is an answer: skip the question at once
         if count < UNCLEAR_LIMIT:
-            unclear = "utter_unclear_question" if is_question(_text(tracker)) else "utter_unclear_answer"
-            dispatcher.utter_message(response=unclear)
+            if not restated:
+                unclear = "utter_unclear_question" if is_question(_text(tracker)) else "utter_unclear_answer"
+                dispatcher.utter_message(response=unclear)
             return [*events, SlotSet("unclear_answers", count)]
-        return await self._skip(requested, dispatcher, tracker, domain, events)
-
-    async def _skip(
-        self,
-        requested: str,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict,
-        events: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        """Second miss in a row: skip this question rather than ask it a third time."""
+        # Second miss in a row: skip this question rather than ask it a third time.
         dispatcher.utter_message(response="utter_skip_question")
         skipped_value = "not_sure" if requested == "ready_to_work" else questions.SKIPPED
         skipped = [
