@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from chatbot.config import PROJECT_ROOT
 from chatbot.knowledge.loader import read_knowledge
-from chatbot.nlu.facts import FactFinder, bare_number, load_fact_finder, says_dont_know, speaks_for_self
+from chatbot.nlu.facts import (
+    FactFinder,
+    bare_number,
+    load_fact_finder,
+    says_dont_know,
+    says_where_they_live,
+    speaks_for_self,
+)
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -81,6 +88,10 @@ def test_the_users_md_receptionist_example(finder):
         ("she keeps saying she wants a proper job", "ready_to_work", "yes"),
         ("i help him, im his mum", "user_role", "helper"),
         ("on a script from the drug and alcohol team", "condition_category", "substance_use"),
+        # A reply of body parts alone (2026-12-04):
+        ("back and neck", "condition_category", "musculoskeletal"),
+        ("back", "condition_category", "musculoskeletal"),
+        ("my knees mainly", "condition_category", "musculoskeletal"),
     ],
 )
 def test_everyday_words(finder, text, entity, value):
@@ -96,6 +107,8 @@ def test_everyday_words(finder, text, entity, value):
         ("i live with my partner and i'm off sick", "user_role"),  # still speaking for themself
         ("45", "age"),  # a bare number answers whatever was asked (see actions/triage_form.py)
         ("I'm a patient at Amwell", "user_role"),
+        ("im back", "condition_category"),  # body-part words beside others are not a reply about them
+        ("go back to the start", "condition_category"),
     ],
 )
 def test_words_that_only_sound_like_a_fact(finder, text, entity):
@@ -236,3 +249,17 @@ def test_only_a_message_in_another_language_is_told_that_english_is_needed(text,
     from chatbot.nlu.language import looks_like_another_language
 
     assert looks_like_another_language(text) is other
+
+
+@pytest.mark.parametrize(
+    "text, home",
+    [
+        ("heaton moor, stockport SK4", True),  # a place and its postcode: a move, mid-form
+        ("we're at 12 high st, NG18 2AB", True),
+        ("actually it's NG18", True),
+        ("his mate uses a service in Mansfield and likes it", False),  # said in passing
+        ("pt has low B12 levels and fatigue", False),  # a vitamin, not Birmingham
+    ],
+)
+def test_a_place_meant_as_home(text, home):
+    assert says_where_they_live(text) is home

@@ -484,6 +484,8 @@ def test_an_area_without_localities_places_nobody_in_one(catalogue):
         ("off_sick", "in_work", "yeah i have a job", "off_sick"),
         ("off_sick", "in_work", "im back at work now", "in_work"),
         ("off_sick", "in_work", "on a phased return", "in_work"),
+        ("off_sick", "in_work", "I went back last monday", "in_work"),
+        ("off_sick", "in_work", "employed, want to get back to work", "off_sick"),
         ("out_of_work", "in_work", "got a job", "in_work"),
         ("off_sick", "out_of_work", "they sacked me", "out_of_work"),
     ],

@@ -29,6 +29,7 @@ PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_w
 _POSTCODE = re.compile(
     r"\b(?P<district>[A-Z]{1,2}[0-9][0-9A-Z]?)(?P<inward>\s*[0-9][A-Z]{2})?\b", re.IGNORECASE
 )
+_CAPITAL_DISTRICT = re.compile(r"[A-Z]{1,2}[0-9][0-9A-Z]?")
 _AGE = re.compile(
     r"\b(?:i'?m|i am|im|aged?|age|is|are|(?:he|she)'?s|patient|pt)\s+(?P<a>\d{1,2})\b"
     r"(?!\s*(?:weeks?|wks?|months?|mths?|days?|years?\s+(?:off|since|out)|%|am|pm|:|/))"
@@ -97,6 +98,8 @@ class FactFinder:
         self._places = places
         self._add_places_and_surgeries(knowledge)
         self._helper_family = {w.lower() for w in phrases["role_needs_context"]}
+        # "back and neck", "knees": a reply of body parts alone names the condition.
+        self._body_parts = {w.lower() for w in phrases["needs_owner"]["words"]["musculoskeletal"]}
         self._known_words, self._misspelt = self._misspellings(phrases, knowledge)
 
     def _add_everyday_phrases(self, phrases: dict) -> None:
@@ -248,6 +251,7 @@ class FactFinder:
         whole = " ".join(text.lower().strip(" .!").split())
         if whole in self._whole_message_places:  # "Sale", "March": a place only as the whole reply
             candidates.append(Fact("area_id", self._whole_message_places[whole], 0, len(text)))
+        candidates += self._body_parts_alone(doc)
         for m in _AGE.finditer(text):
             group = next(g for g in "abc" if m.group(g))
             if group == "c" and m.group(group) == text.strip(" .!"):
@@ -268,10 +272,19 @@ class FactFinder:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
         candidates = [c for c in candidates if not _hoped_for_work(c, text)]
         off_sick = any(c.entity == "work_status" and c.value == "off_sick" for c in candidates)
-        if off_sick and not _BACK_AT_WORK.search(text):
+        if off_sick and not says_back_at_work(text):
             # "off sick since october ... i work in a warehouse": off sick from that job.
             candidates = [c for c in candidates if not (c.entity == "work_status" and c.value == "in_work")]
         return _one_place(_longest_without_overlap(candidates), text)
+
+    def _body_parts_alone(self, doc) -> list[Fact]:
+        """'back and neck', 'my knees mainly', 'back': a reply of body parts and nothing else
+        ("I'm back" or "go back" has other words, so it is not read)."""
+        words = [t.lower_ for t in doc if not t.is_punct]
+        parts = [w for w in words if w in self._body_parts]
+        if not parts or any(w not in self._body_parts and w not in _BODY_PART_FILLER for w in words):
+            return []
+        return [Fact("condition_category", "musculoskeletal", doc[0].idx, len(doc.text.rstrip(" .!")))]
 
     def _role_in_context(self, doc, start: int, end: int, value: str) -> bool:
         word = doc[start:end].text.lower()
@@ -301,7 +314,11 @@ class FactFinder:
         return found
 
 
-_BACK_AT_WORK = re.compile(r"\bback (?:at|in) work\b|\bphased\b|\breturned to work\b", re.IGNORECASE)
+# Words that may sit beside body parts in a reply about them ("my back n neck mostly").
+_BODY_PART_FILLER = {
+    "my", "his", "her", "their", "the", "and", "n", "&", "+", "or", "mostly", "mainly", "both",
+    "bad", "sore", "dodgy", "painful", "injured", "its", "it's", "lower", "upper",
+}  # fmt: skip
 _YEARS_OLD_AFTER = re.compile(r"\s*(?:years?|yrs?)\s*old\b|\s*y/?o\b", re.IGNORECASE)
 # "keen on working in the NHS", "wants to be working": work hoped for, not a job held.
 _HOPED_BEFORE = re.compile(
@@ -415,9 +432,27 @@ _WHERE_THEY_LIVE = re.compile(
 )
 
 
+_BACK_AT_WORK = re.compile(
+    r"\b(?:back (?:at|in) work|back to work now|went back|gone back|returned to work|phased)\b", re.IGNORECASE
+)
+
+
+def says_back_at_work(text: str) -> bool:
+    """'back at work', 'on a phased return': someone who was off sick is working again."""
+    return bool(_BACK_AT_WORK.search(text or ""))
+
+
 def says_where_they_live(text: str) -> bool:
-    """'I live in', 'actually it's NG18', 'sorry I meant Manchester': a place meant as home."""
-    return bool(_WHERE_THEY_LIVE.search(text or ""))
+    """'I live in', 'actually it's NG18', 'sorry I meant Manchester', 'heaton moor, stockport SK4':
+    a place meant as home. A postcode is an address: a full one anywhere, or a short reply
+    that ends in an outward code in capitals (not "low B12 levels")."""
+    text = text or ""
+    if _WHERE_THEY_LIVE.search(text):
+        return True
+    if any(m.group("inward") for m in _POSTCODE.finditer(text)):
+        return True
+    words = text.strip(" .!").split()
+    return 0 < len(words) <= 6 and bool(_CAPITAL_DISTRICT.fullmatch(words[-1]))
 
 
 def speaks_of_someone_else(text: str) -> bool:

@@ -8,12 +8,12 @@ is asked their age or GP surgery for nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chatbot.knowledge import vocab
+from chatbot.nlu.facts import says_back_at_work
 
 from .catalogue import Catalogue
 from .profile import Profile
@@ -159,15 +159,10 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
     return AreaAnswer(match.area_id, council=match.council)
 
 
-_BACK_AT_WORK = re.compile(
-    r"\b(back (at|to|in) work|went back|gone back|returned|return(ing)? to work|phased)\b"
-)
-
-
 def work_status_after(earlier: str | None, new: str | None, text: str) -> str | None:
     """Someone off sick who says "employed" or "I have a job" is still off sick: being off sick
     is being employed. Only going back ("back at work", "phased return") changes it."""
-    if earlier == "off_sick" and new == "in_work" and not _BACK_AT_WORK.search(text.lower()):
+    if earlier == "off_sick" and new == "in_work" and not says_back_at_work(text):
         return "off_sick"
     return new
 
