@@ -107,6 +107,47 @@ def test_a_past_cue_never_lowers_suicide_or_abuse(text):
     assert assess(text).level != "none"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I tried to take my own life in 2012. Had a lot of help since and I'm well now, looking for work",
+        "used to self harm at uni, stopped about 8 years ago, doing well",
+        "pt has hx of OD in 2017, no current risk, engaged with services, asking about IPS",
+    ],
+)
+def test_a_risk_told_as_long_past_gets_the_check_question_not_the_urgent_list(text):
+    # Hazard H13: asked about directly, with the routes beside it; never nothing.
+    result = assess(text)
+    assert result.level == "check" and result.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i tried to end my life years ago and tonight i feel like that again",
+        "took 30 paracetamol, i feel fine now",  # an overdose is lowered only on a dated past
+        "i used to self harm years ago but ive been cutting again this week",
+        "pt hx depression, ingested amitriptyline and alcohol 2hrs ago, drowsy",
+    ],
+)
+def test_a_past_cue_beside_the_present_lowers_nothing(text):
+    assert assess(text).level == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have a gun. im sorry.",
+        "do train drivers see you in time at night? im at the level crossing",
+        "had me tablets. all of em",
+        "epilepsy. i'm typing between fits, had 3 in the last hour",
+        "he's back. got to go. he's got the belt",
+    ],
+)
+def test_means_in_hand_tablets_all_taken_and_danger_arriving_get_the_routes_at_once(text):
+    assert assess(text).level == "urgent"
+
+
 def test_a_crisis_sentence_in_a_long_message_about_fit_notes_counts_in_full():
     filler = "My fit note runs out on Friday and I need to ring HR about a phased return. " * 20
     assert assess(filler + "I have been saving up my tablets to take them all. " + filler).level == "urgent"

@@ -11,10 +11,11 @@ Layers, any of which can raise the level:
    tablets back" counts even when neither reached the bar alone;
 5. memory (chatbot/safety/memory.py): after a signal, lower thresholds, farewells
    and places of danger read as urgent, and the answer to a check question.
-Only one narrow layer can lower a level: an explicit past-and-resolved cue in the
+Two narrow layers can lower a level: an explicit past-and-resolved cue in the
 same sentence ("chest pain last year, all tests fine") takes away a *medical
-emergency* found there, never an overdose, suicide, self-harm, abuse or a child
-at risk (issue 16's rule; see hazard H13 for the exception we propose).
+emergency* found there (issue 16's rule); and a suicide, self-harm, abuse, overdose
+or child-at-risk sign told only as long past, with nothing putting it in the present,
+is a check (the direct question, routes beside it), never nothing (hazard H13).
 
 Levels: `urgent` (the routes at once), `check` (the direct question with the
 routes beside it), `none`.
@@ -48,6 +49,10 @@ MEMORY_FACTOR = 0.5  # thresholds are halved for a while after a signal
 CONTEXT_BAR = 0.25
 TRACE_CHARS = 600  # messages longer than this leave no trace for the next one
 CHECK_ANSWER_WORDS = 6  # a hedged yes ("maybe", "i am") answers the check only in a reply this short
+# What a long-past cue turns from urgent into the check question (hazard H13); an overdose
+# or a child at risk only when the past is dated ("in 2014", "when I was 19").
+TOLD_AS_PAST = frozenset({"suicide_self_harm", "abuse"})
+TOLD_AS_DATED_PAST = frozenset({"overdose", "child_at_risk"})
 RESOLVABLE = frozenset({"medical_emergency"})  # what a past-and-resolved cue may take away (not an overdose:
 # "took them this morning, I feel ok now" is an emergency)
 ABOUT_OTHER_ROLES = frozenset({"patient", "helper", "professional", "someone_else"})
@@ -99,6 +104,9 @@ class RiskEngine:
             re.compile("|".join(f"(?:{p})" for p in lexicon.get("resolved_cues", [])) or "(?!)")
         ]
         self._continuation = [re.compile(p) for p in lexicon.get("continuation_cues", [])]
+        self._past = [re.compile(p) for p in lexicon.get("past_cues", [])]
+        self._dated_past = [re.compile(p) for p in lexicon.get("dated_past_cues", [])]
+        self._present = [re.compile(p) for p in lexicon.get("present_cues", [])]
         self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
         self._yes_short = [re.compile(p) for p in lexicon.get("check_yes_short", [])]
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
@@ -226,6 +234,14 @@ class RiskEngine:
                 urgent.setdefault(category, layer)
             check = {c: v for c, v in check.items() if c not in urgent}
 
+        # A risk told as long past and over ("I took an overdose in 2014, I'm well now"), with
+        # nothing putting it in the present, gets the direct question with the routes beside
+        # it, not the urgent list: still asked about, never ignored (hazard H13).
+        if urgent and not recent.active and not answer:
+            for category in self._told_as_past(whole, urgent):
+                check.setdefault(category, "past")
+                urgent.pop(category)
+
         # Right after the urgent routes, a message that neither carries risk nor acknowledges
         # them (a triage answer, "islington") gets them once more, not the next form question;
         # a check question that got neither yes nor no is asked once more ("its dark now"
@@ -269,6 +285,13 @@ class RiskEngine:
             whole if s == text else self.patterns.without_idioms(self.normaliser.normalise(s))
             for s in segments
         ]
+
+    def _told_as_past(self, normal: str, urgent: dict[str, str]) -> list[str]:
+        if any(p.search(normal) for p in self._present):
+            return []
+        dated = any(p.search(normal) for p in self._dated_past)
+        past = dated or any(p.search(normal) for p in self._past)
+        return [c for c in urgent if (c in TOLD_AS_PAST and past) or (c in TOLD_AS_DATED_PAST and dated)]
 
     def _check_answer(self, normal: str) -> str | None:
         if any(p.search(normal) for p in self._no):
