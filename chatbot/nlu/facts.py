@@ -29,7 +29,6 @@ PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_w
 _POSTCODE = re.compile(
     r"\b(?P<district>[A-Z]{1,2}[0-9][0-9A-Z]?)(?P<inward>\s*[0-9][A-Z]{2})?\b", re.IGNORECASE
 )
-_CAPITAL_DISTRICT = re.compile(r"[A-Z]{1,2}[0-9][0-9A-Z]?")
 _AGE = re.compile(
     r"\b(?:i'?m|i am|im|aged?|age|is|are|(?:he|she)'?s|patient|pt)\s+(?P<a>\d{1,2})\b"
     r"(?!\s*(?:weeks?|wks?|months?|mths?|days?|years?\s+(?:off|since|out)|%|am|pm|:|/))"
@@ -281,8 +280,9 @@ class FactFinder:
         """'back and neck', 'my knees mainly', 'back': a reply of body parts and nothing else
         ("I'm back" or "go back" has other words, so it is not read)."""
         words = [t.lower_ for t in doc if not t.is_punct]
-        parts = [w for w in words if w in self._body_parts]
-        if not parts or any(w not in self._body_parts and w not in _BODY_PART_FILLER for w in words):
+        if not self._body_parts & set(words) or any(
+            w not in self._body_parts and w not in _BODY_PART_FILLER for w in words
+        ):
             return []
         return [Fact("condition_category", "musculoskeletal", doc[0].idx, len(doc.text.rstrip(" .!")))]
 
@@ -452,7 +452,7 @@ def says_where_they_live(text: str) -> bool:
     if any(m.group("inward") for m in _POSTCODE.finditer(text)):
         return True
     words = text.strip(" .!").split()
-    return 0 < len(words) <= 6 and bool(_CAPITAL_DISTRICT.fullmatch(words[-1]))
+    return 0 < len(words) <= 6 and words[-1].isupper() and bool(_POSTCODE.fullmatch(words[-1]))
 
 
 def speaks_of_someone_else(text: str) -> bool:
