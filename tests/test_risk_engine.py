@@ -59,10 +59,26 @@ def test_normalisation_reads_digits_and_fuzzy_spellings_only_where_they_make_a_r
         "chest pain last year, all tests came back fine",
         "no seizures in two years now",
         "had a stroke in 2019, fully recovered",
+        # A year or a month gone by, and how it ended.
+        "fainted at the office in april, it was my blood pressure, sorted now with new tablets",
+        "anaphylaxis to shellfish 2021, carry an epipen, fully well since",
+        "had one febrile fit as a toddler, never since, do i put it on the medical form",
     ],
 )
 def test_a_past_and_resolved_medical_event_is_not_an_emergency(text):
     assert assess(text).level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NHS: a stroke warning sign that goes away is still an emergency.
+        "my arm went numb yesterday and my words came out muddled, fine now though",
+        "my mum had her first ever fit last night, she seems ok now",
+    ],
+)
+def test_a_medical_sign_from_yesterday_is_not_lowered_by_fine_now(text):
+    assert assess(text).level != "none"
 
 
 @pytest.mark.parametrize(
@@ -94,6 +110,13 @@ def test_plans_places_and_arrangements_get_the_routes_at_once(text):
         "fainted at work in the summer, fine since",
         "went to a&e with chest pains, it was only indigestion",
         "the nursery rang, my son had a seizure but he is fine now",
+        # A risk word said of a thing, a course or a plan (the 2026-12-04 sets).
+        "the firm went into administration in the spring and totally collapsed",
+        "hr are threatening me with a disciplinary over my sick days",
+        "we're running the overdose awareness session for reception staff on friday",
+        "the school want an updated seizure care plan for my daughter",
+        "been signed off myself now with stress, caring for dad got too much",
+        "im overdosing on box sets while im off, can i start back sooner",
     ],
 )
 def test_plans_of_work_and_medical_events_that_ended_are_not_a_crisis(text):
@@ -113,6 +136,9 @@ def test_a_past_cue_never_lowers_suicide_or_abuse(text):
         "I tried to take my own life in 2012. Had a lot of help since and I'm well now, looking for work",
         "used to self harm at uni, stopped about 8 years ago, doing well",
         "pt has hx of OD in 2017, no current risk, engaged with services, asking about IPS",
+        # A year alone, and a professional's "reviewed today" / "currently well".
+        "overdosed in my first year at college, that was 2011. been fine for years",
+        "pt hx one OD (2016), reviewed today, currently well, no current thoughts, wants RTW help",
     ],
 )
 def test_a_risk_told_as_long_past_gets_the_check_question_not_the_urgent_list(text):
@@ -146,6 +172,38 @@ def test_a_past_cue_beside_the_present_lowers_nothing(text):
 )
 def test_means_in_hand_tablets_all_taken_and_danger_arriving_get_the_routes_at_once(text):
     assert assess(text).level == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("copd. really struggling to breathe right now, my sats are 84", "medical_emergency"),
+        ("my brother is slumped on the sofa, lips going blue, there's a needle by him", "overdose"),
+        ("my gaffer went down clutching his chest at the depot", "medical_emergency"),
+        ("he said next time he'll finish me off", "abuse"),
+        ("moved into the refuge in june but he's found out what town i'm in", "abuse"),
+        ("a patient whispered help me at the desk and looked at the man she came in with", "abuse"),
+        ("i'm not safe right now, i don't trust myself", "suicide_self_harm"),
+        ("leave a note on the door so when they find me the kids dont come in", "suicide_self_harm"),
+    ],
+)
+def test_breathing_failing_an_opioid_overdose_a_threat_and_not_being_safe_get_the_routes(text, category):
+    result = assess(text)
+    assert result.level == "urgent" and category in result.categories
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("would a pellet gun even do it", "suicide_self_harm"),
+        ("does drowning hurt, just wondering", "suicide_self_harm"),
+        ("he wont let me register with a gp or have my own bank card", "abuse"),
+        ("she gets heavy handed when she's had a drink, i needed stitches in may", "abuse"),
+    ],
+)
+def test_questions_about_a_method_and_control_at_home_get_at_least_the_check_question(text, category):
+    result = assess(text)
+    assert result.level != "none" and category in result.categories
 
 
 def test_a_crisis_sentence_in_a_long_message_about_fit_notes_counts_in_full():
@@ -221,7 +279,10 @@ def test_a_denied_medical_sign_is_not_made_urgent():
     assert assess("pt denies chest pain, SOB on exertion only, stable, wants work advice").level != "urgent"
 
 
-@pytest.mark.parametrize("word", ["homeless", "overcoming", "overdone", "bearing", "blending", "worthiness"])
+@pytest.mark.parametrize(
+    "word",
+    ["homeless", "overcoming", "overdone", "bearing", "blending", "worthiness", "struggling", "tables", "handing"],
+)
 def test_a_real_word_is_never_corrected_into_a_risk_word(word):
     assert load_normaliser().normalise(word) == word
 

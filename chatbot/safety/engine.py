@@ -107,11 +107,15 @@ class RiskEngine:
         self._past = [re.compile(p) for p in lexicon.get("past_cues", [])]
         self._dated_past = [re.compile(p) for p in lexicon.get("dated_past_cues", [])]
         self._present = [re.compile(p) for p in lexicon.get("present_cues", [])]
+        self._present_exceptions = [re.compile(p) for p in lexicon.get("present_cue_exceptions", [])]
+        self._recent = [re.compile(p) for p in lexicon.get("recent_cues", [])]
         self._yes = [re.compile(p) for p in lexicon.get("check_yes", [])]
         self._yes_short = [re.compile(p) for p in lexicon.get("check_yes_short", [])]
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
         self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
         self._acknowledged = [re.compile(p) for p in lexicon.get("acknowledgements", [])]
+        # ...and for which of them the classifier's level head must at least this much think it now.
+        self._any_sign_level = {c: float(v) for c, v in (lexicon.get("any_sign_level_for") or {}).items()}
         self._urgent_on_any_sign = frozenset(lexicon.get("urgent_on_any_sign", ()))
         self._urgent_level_for = {c: float(v) for c, v in (lexicon.get("urgent_level_for") or {}).items()}
 
@@ -147,11 +151,15 @@ class RiskEngine:
         t_check = classifier.thresholds.check * factor
         about_votes = []
         lowered_only: set[str] = set()  # categories the classifier saw only below its usual threshold
+        level_seen: dict[str, float] = {}  # the level head's highest vote for each category seen
         # Per-sentence patterns are needed only to place a medical emergency beside (or away
         # from) a resolved cue; most messages have none, and skip the cost.
         resolvable_found = RESOLVABLE & (set(found.urgent) | set(found.check))
         for i, segment in enumerate(segments):
-            resolved = any(p.search(segment) for p in self._resolved)
+            # "fine now" after "my arm went numb yesterday" is still a stroke warning.
+            resolved = any(p.search(segment) for p in self._resolved) and not any(
+                p.search(segment) for p in self._recent
+            )
             risk = float(scores.risk[i])
             category = CLASSES[1 + int(scores.classes[i, 1:].argmax())] if risk >= t_check else None
             seen = {category} if category else set()
@@ -162,6 +170,7 @@ class RiskEngine:
             if category is None:
                 continue
             about_votes.append(float(scores.other[i]))
+            level_seen[category] = max(level_seen.get(category, 0.0), float(scores.urgent[i]))
             sure_it_is_now = scores.urgent[i] >= min(
                 classifier.thresholds.urgent_level, self._urgent_level_for.get(category, 1.01)
             )
@@ -214,10 +223,11 @@ class RiskEngine:
             for category in recent.categories or ("suicide_self_harm",):
                 urgent.setdefault(category, "check_answer")
         # An overdose, a medical emergency or a child at risk gets the routes at once
-        # (lexicon.yaml `urgent_on_any_sign`), unless the sign was denied or seen only
-        # because memory lowered the bar.
+        # (lexicon.yaml `urgent_on_any_sign`), unless the sign was denied, seen only because
+        # memory lowered the bar, or (a medical one) told as not happening now.
         for category in self._urgent_on_any_sign & set(check):
-            if check[category] == "classifier" and category not in lowered_only:
+            now = level_seen.get(category, 1.0) >= self._any_sign_level.get(category, 0.0)
+            if check[category] == "classifier" and category not in lowered_only and now:
                 urgent.setdefault(category, "classifier")
                 del check[category]
         # After a signal, a new sign is read as urgent, but not one the classifier saw only
@@ -287,6 +297,9 @@ class RiskEngine:
         ]
 
     def _told_as_past(self, normal: str, urgent: dict[str, str]) -> list[str]:
+        # "reviewed today", "currently well" put nothing about the risk in the present.
+        for exception in self._present_exceptions:
+            normal = exception.sub(" ", normal)
         if any(p.search(normal) for p in self._present):
             return []
         dated = any(p.search(normal) for p in self._dated_past)
