@@ -8,7 +8,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from chatbot.nlu.risk_detector import CrisisIntentOverride
 from chatbot.safety import RecentSignals, assess
-from chatbot.safety.engine import load_normaliser
+from chatbot.safety.engine import RiskEngine, _knowledge, load_engine, load_normaliser
 from chatbot.safety.normalise import Normaliser
 from chatbot.safety.routes import load_routes
 
@@ -281,7 +281,8 @@ def test_a_denied_medical_sign_is_not_made_urgent():
 
 @pytest.mark.parametrize(
     "word",
-    ["homeless", "overcoming", "overdone", "bearing", "blending", "worthiness", "struggling", "tables", "handing"],
+    ["homeless", "overcoming", "overdone", "bearing", "blending", "worthiness"]
+    + ["struggling", "tables", "handing"],  # 2026-12-04: "struggling to breathe" was read as "strangling"
 )
 def test_a_real_word_is_never_corrected_into_a_risk_word(word):
     assert load_normaliser().normalise(word) == word
@@ -439,3 +440,38 @@ def test_facts_beside_a_check_sign_are_held_and_come_back_with_a_no():
         ("work_status", "off_sick"),
         ("condition_category", "mental_health"),
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son is 14 and i found cuts all over his arms tonight",
+        "my 15 year old daughter says she took a load of my tablets",
+    ],
+)
+def test_a_childs_self_harm_or_overdose_gets_the_childs_routes_too(text):
+    result = assess(text)
+    assert result.level == "urgent" and "child_at_risk" in result.categories and result.about == "other"
+
+
+def test_a_parent_at_risk_who_names_their_child_is_still_the_one_at_risk():
+    result = assess("i want to end it tonight, my daughter is 6 and i dont know who would have her")
+    assert result.level == "urgent" and result.about == "self"
+
+
+def test_a_second_kind_of_risk_the_classifier_sees_adds_its_routes():
+    # The same engine with and without the second-category bar, on messages that mix two kinds.
+    lexicon, data = _knowledge("lexicon.yaml"), _knowledge("risk_patterns.yaml")
+    usual = load_engine()
+    one_kind = RiskEngine(usual.normaliser, usual.patterns, {**lexicon, "second_category_bar": 1.01},
+                          usual.classifier)  # fmt: skip
+    assert data and lexicon["second_category_bar"] < 1
+    mixed = [  # from the development sets
+        "sorry if this is the wrong place. my husbands brother forced himself on me on saturday. i havent"
+        " told anyone. i keep being sick",
+        "my wife had a breakdown and said she's going to drown herself and the baby. she's in the bathroom"
+        " with the baby now and the door is locked",
+        "i want to kill myself",
+    ]
+    more = [len(assess(t).categories) - len(one_kind.assess(t).categories) for t in mixed]
+    assert min(more) >= 0 and max(more) > 0

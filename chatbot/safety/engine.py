@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from chatbot.config import load_settings
@@ -60,6 +61,14 @@ _YOUNG_PERSON_ABOUT_SELF = re.compile(
     r"\b(hits|hurts|touches|beats|locks|hit|hurt|touched|beat|locked|scares|slaps|kicks|punches) me\b"
     r"|\b(i am|im|i m) (only )?(1[0-7]|[5-9])( years old| yo)?\b|\bat school\b|\bmy (teacher|mum|dad|stepdad|stepmum|parents?)\b.{0,40}\bme\b"  # noqa: E501
 )
+# A child under 18 named in the message: "my son's 14", "my 12yo", "she is only 15".
+_CHILD_NAMED = re.compile(
+    r"\b(son|daughter|child|kid|boy|girl|niece|nephew|grandson|granddaughter|stepson|stepdaughter|lad|lass)"
+    r"( s| is| aged| who is)? (only )?(1[0-7]|[2-9])\b(?! (weeks|months|hours|days|stone|kg|mg))"
+    r"|\b(1[0-7]|[2-9]) ?(yo|y o|year old|yr old|years old)\b"
+    r"|\b(he|she) (is|s) (only )?(1[0-7]|[5-9])\b(?! (weeks|months|hours|days|stone|kg|mg|tablets|pills))"
+)
+CHILD_ROUTES_FOR = frozenset({"suicide_self_harm", "overdose", "abuse"})
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\n+|(?<=\w)\s*[|•]\s*")
 
 
@@ -68,7 +77,7 @@ class Assessment:
     level: str  # urgent | check | none
     categories: tuple[str, ...]  # in CATEGORIES order; "someone_else" when it is about another person
     about: str = "self"  # self | other
-    # which layers raised it: patterns, classifier, context, memory, check_answer, repeat
+    # which layers raised it: patterns, classifier, context, memory, check_answer, repeat, child, past
     layers: tuple[str, ...] = ()
     check_answer: str | None = None  # "yes" / "no" when this message answered the check question
     trace: tuple[float, ...] = ()  # for reading the next message with this one (never text)
@@ -115,6 +124,7 @@ class RiskEngine:
         self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
         self._acknowledged = [re.compile(p) for p in lexicon.get("acknowledgements", [])]
         # ...and for which of them the classifier's level head must at least this much think it now.
+        self._second_bar = float(lexicon.get("second_category_bar", 1.01))
         self._any_sign_level = {c: float(v) for c, v in (lexicon.get("any_sign_level_for") or {}).items()}
         self._urgent_on_any_sign = frozenset(lexicon.get("urgent_on_any_sign", ()))
         self._urgent_level_for = {c: float(v) for c, v in (lexicon.get("urgent_level_for") or {}).items()}
@@ -178,9 +188,16 @@ class RiskEngine:
             if (risk >= classifier.thresholds.urgent and scores.urgent[i] >= 0.5) or (
                 sure_it_is_now and risk >= classifier.thresholds.check
             ):
-                urgent.setdefault(category, "classifier")
+                chosen_level = urgent
             else:
-                check.setdefault(category, "classifier")
+                chosen_level = check
+            chosen_level.setdefault(category, "classifier")
+            # A second kind the classifier also sees ("took the whole box" after "so low"):
+            # its routes too, so an overdose told as suicide still gets 999 and A&E.
+            for j in np.flatnonzero(scores.classes[i, 1:] >= self._second_bar):
+                also = CLASSES[1 + int(j)]
+                if also != category and also not in RESOLVABLE:
+                    chosen_level.setdefault(also, "classifier")
             if risk < classifier.thresholds.check:
                 lowered_only.add(category)
 
@@ -269,6 +286,11 @@ class RiskEngine:
         else:
             return Assessment("none", (), check_answer=answer, trace=trace)
         about = self._about(whole, role, about_votes, chosen)
+        # A child's suicidal thoughts, overdose or abuse: the child's routes (NSPCC, Childline,
+        # children's services) as well. Added after `about`: a parent at risk who names their
+        # children is still the one at risk.
+        if CHILD_ROUTES_FOR & set(chosen) and "child_at_risk" not in chosen and _CHILD_NAMED.search(whole):
+            chosen["child_at_risk"] = "child"
         categories = tuple(c for c in CATEGORIES if c in chosen)
         if about == "other" and "someone_else" not in categories:
             categories += ("someone_else",)
