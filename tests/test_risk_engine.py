@@ -185,6 +185,10 @@ def test_means_in_hand_tablets_all_taken_and_danger_arriving_get_the_routes_at_o
         ("a patient whispered help me at the desk and looked at the man she came in with", "abuse"),
         ("i'm not safe right now, i don't trust myself", "suicide_self_harm"),
         ("leave a note on the door so when they find me the kids dont come in", "suicide_self_harm"),
+        ("worst headache of my life, came on suddenly like being hit with a bat", "medical_emergency"),
+        ("back pain for weeks and now numb down below and i cant pee", "medical_emergency"),
+        ("my son's fit is still going, it's been 6 minutes", "medical_emergency"),
+        ("necked two boxes of ibuprofen earlier", "overdose"),
     ],
 )
 def test_breathing_failing_an_opioid_overdose_a_threat_and_not_being_safe_get_the_routes(text, category):
@@ -199,6 +203,8 @@ def test_breathing_failing_an_opioid_overdose_a_threat_and_not_being_safe_get_th
         ("does drowning hurt, just wondering", "suicide_self_harm"),
         ("he wont let me register with a gp or have my own bank card", "abuse"),
         ("she gets heavy handed when she's had a drink, i needed stitches in may", "abuse"),
+        ("how do i hide the cuts from occupational health", "suicide_self_harm"),
+        ("my pay goes into his account and i don't have access to anything", "abuse"),
     ],
 )
 def test_questions_about_a_method_and_control_at_home_get_at_least_the_check_question(text, category):
