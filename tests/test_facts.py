@@ -178,6 +178,8 @@ def test_an_age_in_years_old_is_an_age_not_years_off_sick(finder, text, age):
         ("been out of work since uni. hes keen on working in the NHS", "out_of_work"),
         ("unemployed, wants to be working again by summer", "out_of_work"),
         ("working part time at the co-op", "in_work"),
+        # A student with a job is in paid work (Access to Work); 2026-12-04.
+        ("pt 17, at college doing level 3 + has a saturday job at a supermarket", "in_work"),
     ],
 )
 def test_work_hoped_for_is_not_a_job_held(finder, text, status):
@@ -187,14 +189,61 @@ def test_work_hoped_for_is_not_a_job_held(finder, text, status):
 @pytest.mark.parametrize(
     "text",
     [
+        # A service's name, and work worried about, are no work status (2026-12-04 set).
+        "didnt we used to have the remploy working better thing here? is that still going",
+        "is mental health working still taking referrals",
+        "he gets PIP, worried working will affect it",
+    ],
+)
+def test_a_service_named_or_work_worried_about_is_no_work_status(finder, text):
+    assert "work_status" not in values(finder, text)
+
+
+@pytest.mark.parametrize(
+    "text, facts_wanted",
+    [
+        ("pt in work but LTS, 7/52 so far, MSK", {"work_status": "off_sick", "weeks_off_sick": "7"}),
+        ("out of work, LTS", {"work_status": "out_of_work"}),
+        ("unemployed 18 months, want to get back into work", {"ready_to_work": "yes"}),
+        ("she's been on the sick since the summer", {"work_status": "off_sick"}),
+        ("out of work, never really worked", {"work_status": "out_of_work", "weeks_off_sick": "520"}),
+    ],
+)
+def test_professional_shorthand_and_never_having_worked(finder, text, facts_wanted):
+    assert facts_wanted.items() <= values(finder, text).items()
+
+
+@pytest.mark.parametrize(
+    "text, role",
+    [
+        ("schizophrenia, he's under the CMHT and has a care coordinator", None),
+        ("her physio says she can do light duties", None),
+        ("i'm a care coordinator, asking for someone on my caseload", "patient"),
+    ],
+)
+def test_someone_elses_professional_is_not_the_speakers_role(finder, text, role):
+    assert values(finder, text).get("user_role") == role
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "cardiff, out of work with anxiety since last winter, ready to look for work now",
         "hes keen on working in the NHS",
         "she's hoping to get back to work after the op",
         "i want to work again",
+        "not working no, just finished college. hed love a job tho",
+        "she's desperate to get back into work",
+        "yeh he really wants to, he's bored out his head",
     ],
 )
 def test_ways_of_saying_someone_wants_work(finder, text):
     assert values(finder, text).get("ready_to_work") == "yes"
+
+
+@pytest.mark.parametrize("text", ["he doesn't want a job right now", "she doesnt want to work yet"])
+def test_a_wish_to_work_said_with_a_not_is_a_no(finder, text):
+    assert values(finder, text).get("ready_to_work") == "no"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chatbot.triage import Profile, recommend
@@ -531,3 +533,22 @@ def test_a_service_can_be_named_by_the_organisation_that_runs_it(catalogue, text
     from chatbot.triage.service_status import named_service_ids
 
     assert named_service_ids(text, catalogue) == [service_id]
+
+
+def test_workwell_is_for_people_recently_out_of_work_not_long_out_of_it(catalogue):
+    """SERVICES.md: WorkWell is for people in work, off sick, or *recently* out of work."""
+    recent = Profile(work_status="out_of_work", weeks_out_of_work=8, condition_category="mental_health",
+                     area_id="england", ready_to_work="yes", age=40)  # fmt: skip
+    long_out = replace(recent, weeks_out_of_work=104)
+    never_said = replace(recent, weeks_out_of_work=None)
+    assert "national-workwell" in _ids(recent, catalogue)
+    assert "national-workwell" not in _ids(long_out, catalogue)
+    assert "national-workwell" in _ids(never_said, catalogue)  # a limit on what is told, never asked
+
+
+def test_job_finding_help_is_not_offered_to_someone_at_work(catalogue):
+    at_work = Profile(work_status="in_work", condition_category="mental_health", area_id="islington",
+                      ready_to_work="yes", age=40)  # fmt: skip
+    shown = _ids(at_work, catalogue)
+    assert "islington-iwork" not in shown and "islington-mental-health-working" not in shown
+    assert "islington-iwork" in _ids(replace(at_work, work_status="out_of_work"), catalogue)

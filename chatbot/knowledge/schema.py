@@ -92,6 +92,8 @@ class Eligibility:
     areas: tuple[str, ...] = ()
     work_statuses: tuple[str, ...] = ()
     weeks_off_sick: Range | None = None
+    # For someone out of work, how long since they last worked (WorkWell: "recently out of work").
+    weeks_out_of_work: Range | None = None
     condition_categories: tuple[str, ...] = ()
     age: AgeRange | None = None
     gp_surgeries: tuple[str, ...] = ()
@@ -348,6 +350,13 @@ def parse_organization(data: Any, file: str, problems: list[Problem]) -> Organiz
     )
 
 
+def _parse_range(r: _Reader | None) -> Range | None:
+    if r is None:
+        return None
+    r.unknown_fields({"more_than", "at_most"})
+    return Range(more_than=r.number("more_than"), at_most=r.number("at_most"))
+
+
 def _parse_eligibility(r: _Reader | None) -> Eligibility:
     if r is None:
         return Eligibility()
@@ -356,6 +365,7 @@ def _parse_eligibility(r: _Reader | None) -> Eligibility:
             "areas",
             "work_statuses",
             "weeks_off_sick",
+            "weeks_out_of_work",
             "condition_categories",
             "age",
             "gp_surgeries",
@@ -365,10 +375,7 @@ def _parse_eligibility(r: _Reader | None) -> Eligibility:
             "localities",
         }
     )
-    weeks = None
-    if (w := r.sub("weeks_off_sick")) is not None:
-        w.unknown_fields({"more_than", "at_most"})
-        weeks = Range(more_than=w.number("more_than"), at_most=w.number("at_most"))
+    weeks, out_of_work = (_parse_range(r.sub(name)) for name in ("weeks_off_sick", "weeks_out_of_work"))
     age = None
     if (a := r.sub("age")) is not None:
         a.unknown_fields({"min", "max"})
@@ -378,6 +385,7 @@ def _parse_eligibility(r: _Reader | None) -> Eligibility:
         areas=r.strings("areas"),
         work_statuses=r.strings("work_statuses", vocab.WORK_STATUSES),
         weeks_off_sick=weeks,
+        weeks_out_of_work=out_of_work,
         condition_categories=r.strings("condition_categories", vocab.CONDITION_CATEGORIES),
         age=age,
         gp_surgeries=r.strings("gp_surgeries"),

@@ -61,6 +61,7 @@ MIN_FUZZY_LENGTH = 7
 TWO_EDITS_LENGTH = 9
 # Real words one edit from a condition or place word, never taken as misspellings.
 COMMON_WORDS = frozenset({"anxious", "stressed", "stresses", "depressed", "hearing"})
+_SOMEONE_ELSES = {"his", "her", "their", "has", "have", "had", "sees", "seeing", "saw", "by", "under", "my"}
 _SKIP_PATIENT_AFTER = ({"i", "'m", "a"}, {"i", "am", "a"}, {"im", "a"})
 
 
@@ -96,6 +97,9 @@ class FactFinder:
         self._add_phrases_in_context(phrases)
         self._places = places
         self._add_places_and_surgeries(knowledge)
+        # "the Working Better thing", "Mental Health Working": a service named is no work status.
+        self._service_names = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._service_names.add("service", [self._nlp.make_doc(n) for n in _service_names(knowledge)])
         self._helper_family = {w.lower() for w in phrases["role_needs_context"]}
         # "back and neck", "knees": a reply of body parts alone names the condition.
         self._body_parts = {w.lower() for w in phrases["needs_owner"]["words"]["musculoskeletal"]}
@@ -269,7 +273,16 @@ class FactFinder:
             durations = (beside_off or durations)[:1]
         for d in durations:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
+        if not durations and (never := _NEVER_WORKED.search(text)):
+            # Never in work: as long out of work as any rule asks about (WorkWell is for recent).
+            at = never.start()
+            candidates.append(Fact("weeks_off_sick", _number(NEVER_WORKED_WEEKS), at, at))
+        candidates = _negated_readiness([*candidates, *_ready_said(text)], text)
         candidates = [c for c in candidates if not _hoped_for_work(c, text)]
+        named = [doc[start:end] for _, start, end in self._service_names(doc)]
+        candidates = [c for c in candidates if not (c.entity == "work_status" and _inside(c, named))]
+        candidates = _a_job_beside_study(candidates, text)
+        candidates = _long_term_sick_without_a_job(candidates, text)
         off_sick = any(c.entity == "work_status" and c.value == "off_sick" for c in candidates)
         if off_sick and not says_back_at_work(text):
             # "off sick since october ... i work in a warehouse": off sick from that job.
@@ -291,6 +304,8 @@ class FactFinder:
         before = {t.lower_ for t in doc[max(0, start - 3) : start]}
         if value == "patient" and word in ("patient", "patients"):
             return not any(s <= before for s in _SKIP_PATIENT_AFTER)
+        if value == "patient" and before & _SOMEONE_ELSES:
+            return False  # "he has a care coordinator", "her physio": their professional, not the speaker
         if value != "helper" or word not in self._helper_family:
             return True
         after = {t.lower_ for t in doc[end : end + 2]}
@@ -329,10 +344,106 @@ _HOPED_BEFORE = re.compile(
 )
 
 
+# "worried working will affect his PIP", "scared of working again": work thought about, not held.
+_WONDERED_BEFORE = re.compile(
+    r"\b(?:worried|worries|worry|scared|afraid|anxious|nervous|if|whether)\s+(?:about\s+|of\s+)?$",
+    re.IGNORECASE,
+)
+_WONDERED_AFTER = re.compile(r"^\s+(?:will|would|could|might|may|affects?|again)\b", re.IGNORECASE)
+
+
 def _hoped_for_work(fact: Fact, text: str) -> bool:
     if fact.entity != "work_status" or fact.value != "in_work":
         return False
-    return bool(_HOPED_BEFORE.search(text[max(0, fact.start - 25) : fact.start]))
+    before = text[max(0, fact.start - 25) : fact.start]
+    if _HOPED_BEFORE.search(before):
+        return True
+    if text[fact.start : fact.end].lower() != "working":
+        return False
+    return bool(_WONDERED_BEFORE.search(before) or _WONDERED_AFTER.match(text[fact.end :]))
+
+
+_NEVER_WORKED = re.compile(
+    r"\bnever (?:really )?(?:worked|had a (?:proper |real |paid )?job|been in work)\b", re.IGNORECASE
+)
+NEVER_WORKED_WEEKS = 52 * 10
+
+
+# "he'd love a job", "she really wants to work", "keen to get back into work": readiness said in
+# the person's own words, beyond the phrases of facts.yaml; not after a "not" or "doesn't".
+_READY_YES = re.compile(
+    r"\b(?:love|like|want|wants|wanted|keen|eager|desperate|itching|dying|ready|willing|hoping|hopes)"
+    r"(?:\s+\w+){0,3}?\s+(?:a job|to work|paid work|a paid job|back to work|back into work|into work|"
+    r"to get back|to go back|a career|some work)\b"
+    # "yeh he really wants to, he's bored": said of work, in a conversation about work.
+    r"|\b(?:really|definitely|desperately|so much|def)\s+wants?\s+to(?=\s*(?:[,.!;]|$))",
+    re.IGNORECASE,
+)
+_NOT_BEFORE = re.compile(
+    r"\b(?:not|never|no longer|cannot|(?:do|does|did|wo|is|are|ca|would|has|have)n'?t)\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _ready_said(text: str) -> list[Fact]:
+    return [Fact("ready_to_work", "yes", m.start(), m.end()) for m in _READY_YES.finditer(text)]
+
+
+def _negated_readiness(candidates: list[Fact], text: str) -> list[Fact]:
+    """"doesn't want a job", "not keen to work yet": a wish to work said with a not is a no."""
+
+
+    def negated(c: Fact) -> bool:
+        wish = (c.entity, c.value) == ("ready_to_work", "yes")
+        return wish and _NOT_BEFORE.search(text[max(0, c.start - 20) : c.start]) is not None
+
+    return [Fact(c.entity, "no", c.start, c.end) if negated(c) else c for c in candidates]
+
+
+# "at college, has a saturday job": a student who works (Access to Work is for people in paid work).
+_JOB_HELD = re.compile(
+    r"\b(?:saturday|sunday|weekend|evening|part[ -]time|holiday|summer) job\b|\b(?:has|have|got) a job\b",
+    re.IGNORECASE,
+)
+
+
+def _a_job_beside_study(candidates: list[Fact], text: str) -> list[Fact]:
+    studying = any(c.entity == "work_status" and c.value == "in_education" for c in candidates)
+    if not studying or not _JOB_HELD.search(text):
+        return candidates
+    first = min(c.start for c in candidates if c.entity == "work_status")
+    kept = [c for c in candidates if c.entity != "work_status"]
+    return sorted([*kept, Fact("work_status", "in_work", first, first)], key=lambda f: f.start)
+
+
+_LONG_TERM_SICK = {"lts", "long term sick", "long-term sick", "on long term sick", "on the sick"}
+
+
+def _long_term_sick_without_a_job(candidates: list[Fact], text: str) -> list[Fact]:
+    """"out of work, LTS": long-term sick with no job to be off from (LTS also means off sick
+    from a job: "in work but LTS")."""
+    statuses = {c.value for c in candidates if c.entity == "work_status"}
+    if "out_of_work" not in statuses:
+        return candidates
+
+    def sick_without_a_job(c: Fact) -> bool:
+        said = text[c.start : c.end].lower()
+        return (c.entity, c.value) == ("work_status", "off_sick") and said in _LONG_TERM_SICK
+
+    return [c for c in candidates if not sick_without_a_job(c)]
+
+
+def _inside(fact: Fact, spans) -> bool:
+    return any(fact.start < span.end_char and fact.end > span.start_char for span in spans)
+
+
+def _service_names(knowledge: Knowledge) -> set[str]:
+    """Each service's name, with and without its bracketed part and a trailing 'pilot'."""
+    names = set()
+    for service in knowledge.services:
+        plain = re.sub(r"\s*\(.*?\)", "", service.name).strip()
+        names |= {service.name, plain, re.sub(r"\s+pilot$", "", plain, flags=re.IGNORECASE)}
+    return {n for n in names if len(n) > 3}
 
 
 _LIVES_BEFORE = re.compile(

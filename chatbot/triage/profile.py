@@ -12,6 +12,7 @@ class Profile:
     role: str = "self"  # self | patient | helper: who is talking, and so how we phrase
     work_status: str | None = None
     weeks_off_sick: float | None = None
+    weeks_out_of_work: float | None = None  # said by someone out of work ("unemployed 2 years")
     has_fit_note: bool | None = None
     condition_category: str | None = None
     area_id: str | None = None

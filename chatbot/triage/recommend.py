@@ -24,6 +24,8 @@ MAX_CARDS = 4  # local and national together
 # A service tagged so in knowledge/ (Jobcentre Plus) is where anyone can start: shown when
 # nothing more specific fits, never in place of a service that fits the person's needs.
 FALLBACK_TAG = "fallback"
+# A work-status rule naming more statuses than this is met by most people: it does not rank.
+SELECTIVE_STATUSES = 3
 # People with a job, or looking for one, are of working age: an age rule of "16 or over" is
 # met without asking. Students and others are asked.
 WORKING_AGE_STATUSES = frozenset({"in_work", "off_sick", "out_of_work", "self_employed"})
@@ -157,13 +159,14 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
     role = p.role if p.role in ("self", "patient", "helper") else "self"
     fit = _Fit()
 
-    def need(known: bool, ok: bool, fact: str, reason: Callable[[], str]) -> None:
+    def need(known: bool, ok: bool, fact: str, reason: Callable[[], str], selective: bool = True) -> None:
         if not known:
             fit.missing.add(fact)
         elif not ok:
             fit.failed = True
         else:
-            fit.criteria += 1
+            # A rule most people meet ("anyone not at work") says little about fit.
+            fit.criteria += 1 if selective else 0
             fit.reasons.append(reason())
 
     if catalogue.is_nation(area):
@@ -179,6 +182,7 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
             p.work_status in e.work_statuses,
             "work_status",
             lambda: reasons.say(f"work_status.{p.work_status}", role),
+            selective=len(e.work_statuses) <= SELECTIVE_STATUSES,
         )
     if e.weeks_off_sick is not None:
         w = e.weeks_off_sick
@@ -198,6 +202,13 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
                 "weeks_off_sick",
                 lambda: reasons.say("weeks_off_sick.at_most", role, weeks=_num(w.at_most)),
             )
+    if e.weeks_out_of_work is not None and p.work_status == "out_of_work" and p.weeks_out_of_work is not None:
+        # A limit on those told, never asked: most people out of work do not say how long.
+        w = e.weeks_out_of_work
+        if (w.at_most is not None and p.weeks_out_of_work > w.at_most) or (
+            w.more_than is not None and p.weeks_out_of_work <= w.more_than
+        ):
+            fit.failed = True
     if e.condition_categories:
         if p.condition_category in e.condition_categories:
             fit.criteria += 1  # made for the person's condition: the closest fit of all
