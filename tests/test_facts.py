@@ -180,6 +180,7 @@ def test_an_age_in_years_old_is_an_age_not_years_off_sick(finder, text, age):
         ("working part time at the co-op", "in_work"),
         # A student with a job is in paid work (Access to Work); 2026-12-04.
         ("pt 17, at college doing level 3 + has a saturday job at a supermarket", "in_work"),
+        ("2nd year at queen mary, want a part time job to help with rent", "in_education"),
     ],
 )
 def test_work_hoped_for_is_not_a_job_held(finder, text, status):

@@ -402,7 +402,8 @@ def _negated_readiness(candidates: list[Fact], text: str) -> list[Fact]:
 
 # "at college, has a saturday job": a student who works (Access to Work is for people in paid work).
 _JOB_HELD = re.compile(
-    r"\b(?:saturday|sunday|weekend|evening|part[ -]time|holiday|summer) job\b|\b(?:has|have|got) a job\b",
+    r"\b(?:has|have|got|with|does|do|doing|works?|working)\s+(?:a\s+)?"
+    r"(?:saturday|sunday|weekend|evening|part[ -]time|holiday|summer)\s+job\b|\b(?:has|have|got) a job\b",
     re.IGNORECASE,
 )
 
