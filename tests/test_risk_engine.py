@@ -95,6 +95,11 @@ def test_a_medical_sign_from_yesterday_is_not_lowered_by_fine_now(text):
         "please dont send anyone, i dont want to be stopped",
         # What happens after one's own death, asked because it is decided.
         "who tells my work if im dead, asking cos ive sorted everything",
+        # Means in hand, a plan made, the act under way (2026-12-04 b).
+        "no point any more. the pills are in my hand now",
+        "by the time anyone reads this it'll be over",
+        "sat in the car in the garage with the engine running",
+        "pt disclosed active plan this morning, lives alone",
     ],
 )
 def test_plans_places_and_arrangements_get_the_routes_at_once(text):
