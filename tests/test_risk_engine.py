@@ -122,6 +122,12 @@ def test_plans_places_and_arrangements_get_the_routes_at_once(text):
         "the school want an updated seizure care plan for my daughter",
         "been signed off myself now with stress, caring for dad got too much",
         "im overdosing on box sets while im off, can i start back sooner",
+        # Prescribed tablets, an employer's rule, a message asked after, laughter (2026-12-04 b).
+        "i'm on a load of tablets for the fibro and the arthritis",
+        "i take 30/500 co-codamol, two tablets four times a day as prescribed",
+        "my employer won't let me have a parking space near the door",
+        "did you get my last message",
+        "i nearly killed myself laughing at the letter they sent",
     ],
 )
 def test_plans_of_work_and_medical_events_that_ended_are_not_a_crisis(text):
@@ -144,6 +150,9 @@ def test_a_past_cue_never_lowers_suicide_or_abuse(text):
         # A year alone, and a professional's "reviewed today" / "currently well".
         "overdosed in my first year at college, that was 2011. been fine for years",
         "pt hx one OD (2016), reviewed today, currently well, no current thoughts, wants RTW help",
+        "long time ago i tried to end my life, i was 22, im 48 now and life is good",
+        "self harm was my coping thing at school, havent done it in 12 years",
+        "my brother took his own life in 2018, counselling helped, it's still sad but i'm ok",
     ],
 )
 def test_a_risk_told_as_long_past_gets_the_check_question_not_the_urgent_list(text):
@@ -486,3 +495,15 @@ def test_a_second_kind_of_risk_the_classifier_sees_adds_its_routes():
     ]
     more = [len(assess(t).categories) - len(one_kind.assess(t).categories) for t in mixed]
     assert min(more) >= 0 and max(more) > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kill me now, i can't take another day of this",  # "another day" is no complaint about a form
+        "he won't let me see my friends or have my own money",
+        "this is my last message, tell my mum i'm sorry",
+    ],
+)
+def test_the_narrowed_patterns_still_catch_what_they_are_for(text):
+    assert assess(text).level != "none"
