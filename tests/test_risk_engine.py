@@ -62,6 +62,7 @@ def test_normalisation_reads_digits_and_fuzzy_spellings_only_where_they_make_a_r
         # A year or a month gone by, and how it ended.
         "fainted at the office in april, it was my blood pressure, sorted now with new tablets",
         "anaphylaxis to shellfish 2021, carry an epipen, fully well since",
+        "had a seizure at 16 from low blood sugar, never again",  # "again" after "never" is no recency
         "had one febrile fit as a toddler, never since, do i put it on the medical form",
     ],
 )
@@ -128,6 +129,8 @@ def test_plans_places_and_arrangements_get_the_routes_at_once(text):
         "my employer won't let me have a parking space near the door",
         "did you get my last message",
         "i nearly killed myself laughing at the letter they sent",
+        "i get the odd migraine and the odd bad day, nothing major",
+        "ex offender, in recovery, wants a job. who will take him",
     ],
 )
 def test_plans_of_work_and_medical_events_that_ended_are_not_a_crisis(text):
@@ -503,6 +506,8 @@ def test_a_second_kind_of_risk_the_classifier_sees_adds_its_routes():
         "kill me now, i can't take another day of this",  # "another day" is no complaint about a form
         "he won't let me see my friends or have my own money",
         "this is my last message, tell my mum i'm sorry",
+        "i think i od'd, everything is spinning",
+        "he said he will take the kids and i'll never see them",
     ],
 )
 def test_the_narrowed_patterns_still_catch_what_they_are_for(text):
