@@ -313,3 +313,18 @@ def test_only_a_message_in_another_language_is_told_that_english_is_needed(text,
 )
 def test_a_place_meant_as_home(text, home):
     assert says_where_they_live(text) is home
+
+
+@pytest.mark.parametrize(
+    "text, condition",
+    [
+        # Of two conditions, the one that decides most services (the slot holds one).
+        ("out of work about 3 yrs with depression and fibromyalgia", "mental_health"),
+        ("learning disability and anxiety, lives with mum", "learning_disability"),
+        # GP staff's shorthand.
+        ("pt unemployed approx 2 yrs, T2DM w neuropathy in feet", "long_term_condition"),
+    ],
+)
+def test_the_condition_that_decides_the_services_is_kept(finder, text, condition):
+    found = [f.value for f in finder.find(text, TODAY) if f.entity == "condition_category"]
+    assert found and set(found) == {condition}

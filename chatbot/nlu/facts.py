@@ -282,6 +282,7 @@ class FactFinder:
         named = [doc[start:end] for _, start, end in self._service_names(doc)]
         candidates = [c for c in candidates if not (c.entity == "work_status" and _inside(c, named))]
         candidates = _a_job_beside_study(candidates, text)
+        candidates = _one_condition(candidates)
         candidates = _long_term_sick_without_a_job(candidates, text)
         off_sick = any(c.entity == "work_status" and c.value == "off_sick" for c in candidates)
         if off_sick and not says_back_at_work(text):
@@ -432,6 +433,23 @@ def _long_term_sick_without_a_job(candidates: list[Fact], text: str) -> list[Fac
         return (c.entity, c.value) == ("work_status", "off_sick") and said in _LONG_TERM_SICK
 
     return [c for c in candidates if not sick_without_a_job(c)]
+
+
+# One condition per message, as the slot holds one: of several named ("depression and
+# fibromyalgia"), the one that decides most services (a service for a learning disability or
+# for substance use serves only that; mental health opens talking therapies), not the last said.
+CONDITION_PRIORITY = (
+    "learning_disability", "substance_use", "mental_health", "physical_disability",
+    "long_term_condition", "musculoskeletal", "other", "prefer_not_to_say",
+)  # fmt: skip
+
+
+def _one_condition(candidates: list[Fact]) -> list[Fact]:
+    named = [c for c in candidates if c.entity == "condition_category"]
+    if len({c.value for c in named}) < 2:
+        return candidates
+    main = min(named, key=lambda c: CONDITION_PRIORITY.index(c.value))
+    return [c for c in candidates if c.entity != "condition_category" or c is main]
 
 
 def _inside(fact: Fact, spans) -> bool:
