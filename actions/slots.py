@@ -132,5 +132,9 @@ class TriageSlotChecks:
         slots = {"area_id": answer.area_id, "area_candidates": list(answer.candidates) or None}
         if value not in catalogue.areas:  # a place just named, not the id read already
             slots["area_council"] = answer.council or None  # "Cardiff": named, with no local services
-        slots["area_locality"] = catalogue.locality_of(answer.area_id, text)  # "Harpurhey", "M20"
+        slots["area_locality"] = questions.locality_after(
+            catalogue.locality_of(answer.area_id, text),  # "Harpurhey", "M20"
+            t.get_slot("area_locality"),
+            same_area=answer.area_id == before,
+        )
         return slots

@@ -162,6 +162,12 @@ def read_area(value: Any, catalogue: Catalogue) -> AreaAnswer:
     return AreaAnswer(match.area_id, council=match.council)
 
 
+def locality_after(said: str | None, earlier: str | None, same_area: bool) -> str | None:
+    """The part of the area: a message that names none ("psychosis", "yes wants work", read
+    again after the cards) keeps the one said before, in the same area."""
+    return said if said is not None or not same_area else earlier
+
+
 def work_status_after(earlier: str | None, new: str | None, text: str) -> str | None:
     """Someone off sick who says "employed" or "I have a job" is still off sick: being off sick
     is being employed. Only going back ("back at work", "phased return") changes it."""
