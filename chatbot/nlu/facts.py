@@ -22,6 +22,17 @@ from chatbot.knowledge.loader import Knowledge, read_knowledge
 from chatbot.knowledge.places import Places, load_places
 
 from .durations import find_durations
+from .fact import Fact
+from .fact_rules import (
+    NEVER_WORKED,
+    NEVER_WORKED_WEEKS,
+    a_job_beside_study,
+    hoped_for_work,
+    long_term_sick_without_a_job,
+    negated_readiness,
+    one_condition,
+    ready_said,
+)
 
 PHRASE_ENTITIES = ("user_role", "work_status", "condition_category", "ready_to_work", "benefits")
 
@@ -63,14 +74,6 @@ TWO_EDITS_LENGTH = 9
 COMMON_WORDS = frozenset({"anxious", "stressed", "stresses", "depressed", "hearing"})
 _SOMEONE_ELSES = {"his", "her", "their", "has", "have", "had", "sees", "seeing", "saw", "by", "under", "my"}
 _SKIP_PATIENT_AFTER = ({"i", "'m", "a"}, {"i", "am", "a"}, {"im", "a"})
-
-
-@dataclass(frozen=True)
-class Fact:
-    entity: str
-    value: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -273,17 +276,17 @@ class FactFinder:
             durations = (beside_off or durations)[:1]
         for d in durations:
             candidates.append(Fact("weeks_off_sick", _number(d.weeks), d.start, d.end))
-        if not durations and (never := _NEVER_WORKED.search(text)):
+        if not durations and (never := NEVER_WORKED.search(text)):
             # Never in work: as long out of work as any rule asks about (WorkWell is for recent).
             at = never.start()
             candidates.append(Fact("weeks_off_sick", _number(NEVER_WORKED_WEEKS), at, at))
-        candidates = _negated_readiness([*candidates, *_ready_said(text)], text)
-        candidates = [c for c in candidates if not _hoped_for_work(c, text)]
+        candidates = negated_readiness([*candidates, *ready_said(text)], text)
+        candidates = [c for c in candidates if not hoped_for_work(c, text)]
         named = [doc[start:end] for _, start, end in self._service_names(doc)]
         candidates = [c for c in candidates if not (c.entity == "work_status" and _inside(c, named))]
-        candidates = _a_job_beside_study(candidates, text)
-        candidates = _one_condition(candidates)
-        candidates = _long_term_sick_without_a_job(candidates, text)
+        candidates = a_job_beside_study(candidates, text)
+        candidates = one_condition(candidates)
+        candidates = long_term_sick_without_a_job(candidates, text)
         off_sick = any(c.entity == "work_status" and c.value == "off_sick" for c in candidates)
         if off_sick and not says_back_at_work(text):
             # "off sick since october ... i work in a warehouse": off sick from that job.
@@ -336,122 +339,6 @@ _BODY_PART_FILLER = {
     "bad", "sore", "dodgy", "painful", "injured", "its", "it's", "lower", "upper",
 }  # fmt: skip
 _YEARS_OLD_AFTER = re.compile(r"\s*(?:years?|yrs?)\s*old\b|\s*y/?o\b", re.IGNORECASE)
-# "keen on working in the NHS", "wants to be working": work hoped for, not a job held.
-_HOPED_BEFORE = re.compile(
-    r"\b(?:keen on|keen to be|wants? to be|would like to be|like to be|hoping to be|hopes to be|looking for|"
-    r"interested in|dream of|dreams of|ready to start|start|get back|go back|getting back|back to|try|"
-    r"hasn'?t managed to get|not managed to get|can'?t get|cannot get)\s+$",
-    re.IGNORECASE,
-)
-
-
-# "worried working will affect his PIP", "scared of working again": work thought about, not held.
-_WONDERED_BEFORE = re.compile(
-    r"\b(?:worried|worries|worry|scared|afraid|anxious|nervous|if|whether)\s+(?:about\s+|of\s+)?$",
-    re.IGNORECASE,
-)
-_WONDERED_AFTER = re.compile(r"^\s+(?:will|would|could|might|may|affects?|again)\b", re.IGNORECASE)
-
-
-def _hoped_for_work(fact: Fact, text: str) -> bool:
-    if fact.entity != "work_status" or fact.value != "in_work":
-        return False
-    before = text[max(0, fact.start - 25) : fact.start]
-    if _HOPED_BEFORE.search(before):
-        return True
-    if text[fact.start : fact.end].lower() != "working":
-        return False
-    return bool(_WONDERED_BEFORE.search(before) or _WONDERED_AFTER.match(text[fact.end :]))
-
-
-_NEVER_WORKED = re.compile(
-    r"\bnever (?:really )?(?:worked|had a (?:proper |real |paid )?job|been in work)\b", re.IGNORECASE
-)
-NEVER_WORKED_WEEKS = 52 * 10
-
-
-# "he'd love a job", "she really wants to work", "keen to get back into work": readiness said in
-# the person's own words, beyond the phrases of facts.yaml; not after a "not" or "doesn't".
-_READY_YES = re.compile(
-    r"\b(?:love|like|want|wants|wanted|keen|eager|desperate|itching|dying|ready|willing|hoping|hopes)"
-    r"(?:\s+\w+){0,3}?\s+(?:a job|to work|paid work|a paid job|back to work|back into work|into work|"
-    r"to get back|to go back|a career|some work)\b"
-    # "yeh he really wants to, he's bored": said of work, in a conversation about work.
-    r"|\b(?:really|definitely|desperately|so much|def)\s+wants?\s+to(?=\s*(?:[,.!;]|$))",
-    re.IGNORECASE,
-)
-_NOT_BEFORE = re.compile(
-    r"\b(?:not|never|no longer|cannot|(?:do|does|did|wo|is|are|ca|would|has|have)n'?t)\s+(?:\w+\s+)?$",
-    re.IGNORECASE,
-)
-
-
-def _ready_said(text: str) -> list[Fact]:
-    return [Fact("ready_to_work", "yes", m.start(), m.end()) for m in _READY_YES.finditer(text)]
-
-
-def _negated_readiness(candidates: list[Fact], text: str) -> list[Fact]:
-    """"doesn't want a job", "not keen to work yet": a wish to work said with a not is a no."""
-
-
-    def negated(c: Fact) -> bool:
-        wish = (c.entity, c.value) == ("ready_to_work", "yes")
-        return wish and _NOT_BEFORE.search(text[max(0, c.start - 20) : c.start]) is not None
-
-    return [Fact(c.entity, "no", c.start, c.end) if negated(c) else c for c in candidates]
-
-
-# "at college, has a saturday job": a student who works (Access to Work is for people in paid work).
-_JOB_HELD = re.compile(
-    r"\b(?:has|have|got|with|does|do|doing|works?|working)\s+(?:a\s+)?"
-    r"(?:saturday|sunday|weekend|evening|part[ -]time|holiday|summer)\s+job\b|\b(?:has|have|got) a job\b",
-    re.IGNORECASE,
-)
-
-
-def _a_job_beside_study(candidates: list[Fact], text: str) -> list[Fact]:
-    studying = any(c.entity == "work_status" and c.value == "in_education" for c in candidates)
-    if not studying or not _JOB_HELD.search(text):
-        return candidates
-    first = min(c.start for c in candidates if c.entity == "work_status")
-    kept = [c for c in candidates if c.entity != "work_status"]
-    return sorted([*kept, Fact("work_status", "in_work", first, first)], key=lambda f: f.start)
-
-
-_LONG_TERM_SICK = {"lts", "long term sick", "long-term sick", "on long term sick", "on the sick"}
-
-
-def _long_term_sick_without_a_job(candidates: list[Fact], text: str) -> list[Fact]:
-    """"out of work, LTS": long-term sick with no job to be off from (LTS also means off sick
-    from a job: "in work but LTS")."""
-    statuses = {c.value for c in candidates if c.entity == "work_status"}
-    if "out_of_work" not in statuses:
-        return candidates
-
-    def sick_without_a_job(c: Fact) -> bool:
-        said = text[c.start : c.end].lower()
-        return (c.entity, c.value) == ("work_status", "off_sick") and said in _LONG_TERM_SICK
-
-    return [c for c in candidates if not sick_without_a_job(c)]
-
-
-# One condition per message, as the slot holds one: of several named ("depression and
-# fibromyalgia"), the one that decides most services (a service for a learning disability or
-# for substance use serves only that; mental health opens talking therapies), not the last said.
-CONDITION_PRIORITY = (
-    "learning_disability", "substance_use", "mental_health", "physical_disability",
-    "long_term_condition", "musculoskeletal", "other", "prefer_not_to_say",
-)  # fmt: skip
-
-
-def _one_condition(candidates: list[Fact]) -> list[Fact]:
-    named = [c for c in candidates if c.entity == "condition_category"]
-    if len({c.value for c in named}) < 2:
-        return candidates
-    main = min(named, key=lambda c: CONDITION_PRIORITY.index(c.value))
-    return [c for c in candidates if c.entity != "condition_category" or c is main]
-
-
 def _inside(fact: Fact, spans) -> bool:
     return any(fact.start < span.end_char and fact.end > span.start_char for span in spans)
 

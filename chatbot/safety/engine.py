@@ -123,10 +123,10 @@ class RiskEngine:
         self._no = [re.compile(p) for p in lexicon.get("check_no", [])]
         self._about_other = [re.compile(p) for p in lexicon.get("about_other_cues", [])]
         self._acknowledged = [re.compile(p) for p in lexicon.get("acknowledgements", [])]
-        # ...and for which of them the classifier's level head must at least this much think it now.
-        self._second_bar = float(lexicon.get("second_category_bar", 1.01))
-        self._any_sign_level = {c: float(v) for c, v in (lexicon.get("any_sign_level_for") or {}).items()}
+        self._second_bar = float(lexicon.get("second_category_bar", 1.01))  # 1.01: one kind a sentence
         self._urgent_on_any_sign = frozenset(lexicon.get("urgent_on_any_sign", ()))
+        # ...and for which of them the classifier's level head must at least this much think it now.
+        self._any_sign_level = {c: float(v) for c, v in (lexicon.get("any_sign_level_for") or {}).items()}
         self._urgent_level_for = {c: float(v) for c, v in (lexicon.get("urgent_level_for") or {}).items()}
 
     @property
