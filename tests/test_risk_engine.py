@@ -512,3 +512,19 @@ def test_a_second_kind_of_risk_the_classifier_sees_adds_its_routes():
 )
 def test_the_narrowed_patterns_still_catch_what_they_are_for(text):
     assert assess(text).level != "none"
+
+
+@pytest.mark.parametrize(
+    "text, about",
+    [
+        # A person named without "my", a possessive, a professional's shorthand: a report.
+        ("colleague just collapsed in the office and isnt breathing properly", "other"),
+        ("my mum's face has dropped on one side and she cant lift her arm", "other"),
+        ("pt on phone: sudden severe headache, stiff neck, rash that doesnt fade under a glass", "other"),
+        # Someone else named beside the person's own risk: still about them.
+        ("i want to end it all tonight, my husband doesnt know how bad it is", "self"),
+        ("i took 30 paracetamol an hour ago, my mum is at work", "self"),
+    ],
+)
+def test_a_report_is_worded_for_the_reporter_and_a_disclosure_for_the_person(text, about):
+    assert assess(text).about == about
