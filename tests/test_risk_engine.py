@@ -528,3 +528,8 @@ def test_the_narrowed_patterns_still_catch_what_they_are_for(text):
 )
 def test_a_report_is_worded_for_the_reporter_and_a_disclosure_for_the_person(text, about):
     assert assess(text).about == about
+
+
+def test_an_age_told_ends_a_medical_event_but_minutes_do_not():
+    assert assess("had a seizure once when i was 25 due to a drug reaction, never again").level == "none"
+    assert assess("crushing chest pain, i was 20 minutes from home when it started").level == "urgent"
