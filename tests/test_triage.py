@@ -537,10 +537,10 @@ def test_a_service_can_be_named_by_the_organisation_that_runs_it(catalogue, text
 
 def test_workwell_is_for_people_recently_out_of_work_not_long_out_of_it(catalogue):
     """SERVICES.md: WorkWell is for people in work, off sick, or *recently* out of work."""
-    recent = Profile(work_status="out_of_work", weeks_out_of_work=8, condition_category="mental_health",
+    recent = Profile(work_status="out_of_work", weeks_off_sick=8, condition_category="mental_health",
                      area_id="england", ready_to_work="yes", age=40)  # fmt: skip
-    long_out = replace(recent, weeks_out_of_work=104)
-    never_said = replace(recent, weeks_out_of_work=None)
+    long_out = replace(recent, weeks_off_sick=104)
+    never_said = replace(recent, weeks_off_sick=None)
     assert "national-workwell" in _ids(recent, catalogue)
     assert "national-workwell" not in _ids(long_out, catalogue)
     assert "national-workwell" in _ids(never_said, catalogue)  # a limit on what is told, never asked

@@ -78,6 +78,10 @@ class Range:
     more_than: float | None = None
     at_most: float | None = None
 
+    def holds(self, value: float) -> bool:
+        above = self.more_than is None or value > self.more_than
+        return above and (self.at_most is None or value <= self.at_most)
+
 
 @dataclass(frozen=True)
 class AgeRange:

@@ -12,7 +12,6 @@ class Profile:
     role: str = "self"  # self | patient | helper: who is talking, and so how we phrase
     work_status: str | None = None
     weeks_off_sick: float | None = None
-    weeks_out_of_work: float | None = None  # said by someone out of work ("unemployed 2 years")
     has_fit_note: bool | None = None
     condition_category: str | None = None
     area_id: str | None = None
@@ -22,3 +21,8 @@ class Profile:
     ready_to_work: str | None = None
     benefits: frozenset[str] = field(default_factory=frozenset)
     circumstances: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def weeks_out_of_work(self) -> float | None:
+        """The time said by someone out of work ("unemployed about 2 yrs") is time out of work."""
+        return self.weeks_off_sick if self.work_status == "out_of_work" else None

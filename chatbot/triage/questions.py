@@ -37,13 +37,10 @@ def profile_from_answers(answers: Mapping[str, Any]) -> Profile:
         return None if value in (None, SKIPPED, "") else value
 
     weeks, age = known("weeks_off_sick"), known("age")
-    out_of_work = known("work_status") == "out_of_work"
     return Profile(
         role=known("user_role") if known("user_role") in ROLES else "self",
         work_status=known("work_status"),
         weeks_off_sick=float(weeks) if weeks is not None else None,
-        # The time said by someone out of work ("unemployed about 2 yrs") is time out of work.
-        weeks_out_of_work=float(weeks) if weeks is not None and out_of_work else None,
         has_fit_note={"yes": True, "no": False}.get(known("has_fit_note")),
         condition_category=known("condition_category"),
         area_id=known("area_id"),

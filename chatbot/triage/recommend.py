@@ -202,13 +202,9 @@ def _assess(service: Service, p: Profile, area: str, catalogue: Catalogue, reaso
                 "weeks_off_sick",
                 lambda: reasons.say("weeks_off_sick.at_most", role, weeks=_num(w.at_most)),
             )
-    if e.weeks_out_of_work is not None and p.work_status == "out_of_work" and p.weeks_out_of_work is not None:
+    if e.weeks_out_of_work is not None and p.weeks_out_of_work is not None:
         # A limit on those told, never asked: most people out of work do not say how long.
-        w = e.weeks_out_of_work
-        if (w.at_most is not None and p.weeks_out_of_work > w.at_most) or (
-            w.more_than is not None and p.weeks_out_of_work <= w.more_than
-        ):
-            fit.failed = True
+        fit.failed |= not e.weeks_out_of_work.holds(p.weeks_out_of_work)
     if e.condition_categories:
         if p.condition_category in e.condition_categories:
             fit.criteria += 1  # made for the person's condition: the closest fit of all
